@@ -1,0 +1,102 @@
+"""The one exception tree of pln.
+
+    PlnError                      everything pln raises on purpose
+    ├── ConfigError               sources.yaml is missing or invalid (file, line, key)
+    ├── FetchError                a request failed (url)
+    │   └── HttpStatusError       the server answered with an error status (status, retry_after)
+    ├── ParseError                a body is not a feed we can read (url)
+    ├── StorageError              the database cannot be opened or written
+    ├── InvalidQueryError         a search or topic query that cannot mean anything (query)
+    ├── DeliveryError             the mail server refused or could not be reached
+    └── LockError                 another pln process holds the site directory
+
+Each error carries what identifies it, and I/O errors are raised ``from`` their cause at the
+module boundary that caught them, so the chain is never lost.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PlnError(Exception):
+    """Root of every error pln raises on purpose."""
+
+
+class ConfigError(PlnError):
+    """The configuration cannot be used. Formats as ``file:line: key: message``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: Path | str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = Path(file) if file is not None else None
+        self.line = line
+        self.key = key
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = str(self.file)
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}{key}{self.message}"
+
+
+class FetchError(PlnError):
+    """A request for ``url`` failed before a usable answer arrived."""
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        self.message = message
+        super().__init__(f"{url}: {message}")
+
+
+class HttpStatusError(FetchError):
+    """The server answered ``status``; ``retry_after`` is in seconds when it said when to retry."""
+
+    def __init__(
+        self, url: str, status: int, reason: str = "", retry_after: float | None = None
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        text = f"HTTP {status}" + (f" {reason}" if reason else "")
+        super().__init__(url, text)
+
+
+class ParseError(PlnError):
+    """The body fetched from ``url`` is not something we can read as a feed."""
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        self.message = message
+        super().__init__(f"{url}: {message}")
+
+
+class StorageError(PlnError):
+    """The database cannot be opened, migrated or written."""
+
+
+class InvalidQueryError(PlnError):
+    """A full-text query that SQLite FTS5 cannot parse, even after escaping."""
+
+    def __init__(self, query: str, message: str) -> None:
+        self.query = query
+        self.message = message
+        super().__init__(f"invalid query {query!r}: {message}")
+
+
+class DeliveryError(PlnError):
+    """The digest could not be handed to the mail server."""
+
+
+class LockError(PlnError):
+    """Another pln process is working on the same site directory."""

@@ -1,0 +1,323 @@
+"""The data that moves through pln, one frozen dataclass per stage of the pipeline.
+
+    sources.yaml ─► Config (SiteConfig, FetchConfig, TopicConfig, PersonConfig ─► SourceConfig)
+    store        ─► SourceState            what we remember about a source between runs
+    fetch        ─► FetchResult            bytes and headers of one answer
+    parse        ─► ParsedFeed / FeedLinks  ─► ParsedPost (sanitized, UTC dates)
+    app          ─► SourceOutcome ─► FetchSummary
+    store        ─► SearchHit, SourceHealth
+
+No I/O here, and nothing of ours is imported: every other module may depend on this one.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+class SourceKind(enum.StrEnum):
+    FEED = "feed"
+    MASTODON = "mastodon"
+    BLOG = "blog"
+
+
+class FullText(enum.StrEnum):
+    AUTO = "auto"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+class SmtpSecurity(enum.StrEnum):
+    STARTTLS = "starttls"
+    SSL = "ssl"
+    NONE = "none"
+
+
+# ── configuration ────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One source of one person, as sources.yaml gives it.
+
+    ``url`` identifies the source in the store: a feed or page URL, or for Mastodon the
+    profile URL ``https://host/@user`` (``@user@host`` is normalized to that).
+    """
+
+    url: str
+    kind: SourceKind
+    person: str
+    full_text: FullText | None = None  # None: use fetch.full_text
+    replies: bool = False  # Mastodon only
+    boosts: bool = False  # Mastodon only
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class PersonConfig:
+    name: str
+    slug: str
+    sources: tuple[SourceConfig, ...]
+    url: str | None = None
+    topics: tuple[str, ...] = ()  # topic slugs every post of theirs carries
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    name: str
+    slug: str
+    match: str  # an SQLite FTS5 query
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str
+    description: str = ""
+    base_url: str | None = None
+    timezone: str = "UTC"
+    language: str = "en"
+    home_days: int = 7
+    excerpt_words: int = 60
+    database: Path = Path("pln.db")  # resolved against the site directory
+    output: Path = Path("output")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    concurrency: int = 32
+    per_host: int = 4
+    timeout: float = 20.0
+    max_bytes: int = 10_000_000
+    full_text: FullText = FullText.AUTO
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+    username: str | None = None
+    password_env: str | None = None
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    to: tuple[str, ...]
+    sender: str  # the ``from:`` key
+    smtp: SmtpConfig
+    subject: str = "{title}: {date}"
+    send_empty: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path  # the sources.yaml it was read from
+    site: SiteConfig
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    topics: tuple[TopicConfig, ...] = ()
+    people: tuple[PersonConfig, ...] = ()
+    email: EmailConfig | None = None
+
+    @property
+    def site_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def database_path(self) -> Path:
+        return self.site_dir / self.site.database
+
+    @property
+    def output_path(self) -> Path:
+        return self.site_dir / self.site.output
+
+    @property
+    def sources(self) -> tuple[SourceConfig, ...]:
+        return tuple(source for person in self.people for source in person.sources)
+
+
+# ── between runs ─────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store remembers about a source: HTTP validators, health and schedule."""
+
+    id: int
+    url: str
+    kind: SourceKind
+    person: str
+    fetch_url: str | None = None  # the discovered feed, or where a permanent redirect led
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None  # of the last parsed body: an unchanged body is not parsed
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    failures: int = 0  # consecutive
+    next_due: datetime | None = None
+    gone: bool = False
+    redirect_to: str | None = None  # a permanent redirect the user should copy into the file
+
+    @property
+    def request_url(self) -> str:
+        return self.fetch_url or self.url
+
+
+# ── fetch ────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """One answer: 200 with a body, or 304 with none."""
+
+    url: str  # as asked
+    final_url: str  # after redirects
+    status: int
+    body: bytes = b""
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_redirect: str | None = None  # where a 301/308 chain ended, if it started with one
+    truncated: bool = False  # the body was cut off at fetch.max_bytes
+    headers: tuple[tuple[str, str], ...] = ()  # lower-case names
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key == wanted), None)
+
+
+# ── parse ────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class ParsedPost:
+    """One entry of a feed, sanitized, with dates in aware UTC and links made absolute."""
+
+    guid: str  # stable per source: the entry's id, else its link, else a hash
+    link: str | None
+    title: str | None
+    author: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    summary_html: str | None = None
+    content_html: str | None = None
+    text: str = ""  # plain text of the fullest HTML we have
+    categories: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()  # absolute http(s) links found in the HTML
+    has_full_content: bool = False  # the feed carried content (not only a summary)
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    url: str
+    format: str  # "rss", "atom", "rdf", "json"
+    title: str | None
+    link: str | None  # the site's home page
+    posts: tuple[ParsedPost, ...]
+    problems: tuple[str, ...] = ()  # what was wrong but did not stop us
+
+
+@dataclass(frozen=True)
+class FeedLinks:
+    """An HTML page that is not a feed, and the feeds it names (best first)."""
+
+    url: str
+    feeds: tuple[str, ...]
+    title: str | None = None
+
+
+# ── results of a run ─────────────────────────────────────────────────────────────────────
+
+
+class SourceStatus(enum.StrEnum):
+    UPDATED = "updated"  # new or changed posts stored
+    UNCHANGED = "unchanged"  # 304, same body, or nothing new
+    FAILED = "failed"
+    GONE = "gone"  # 410: not fetched again until the user changes it
+    SKIPPED = "skipped"  # not due yet (backing off, Retry-After)
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    url: str
+    person: str
+    kind: SourceKind
+    status: SourceStatus
+    new_posts: int = 0
+    updated_posts: int = 0
+    error: str | None = None
+    notes: tuple[str, ...] = ()  # warnings worth telling: cut off, discovered feed, redirect
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True)
+class FetchSummary:
+    outcomes: tuple[SourceOutcome, ...]
+    elapsed: float = 0.0
+
+    def count(self, status: SourceStatus) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    @property
+    def new_posts(self) -> int:
+        return sum(outcome.new_posts for outcome in self.outcomes)
+
+    @property
+    def updated_posts(self) -> int:
+        return sum(outcome.updated_posts for outcome in self.outcomes)
+
+    @property
+    def failed(self) -> tuple[SourceOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == SourceStatus.FAILED)
+
+
+# ── reading back ─────────────────────────────────────────────────────────────────────────
+
+# Search snippets mark the matched words with these; the CLI turns them into bold or nothing.
+HIGHLIGHT_START = "\x02"
+HIGHLIGHT_END = "\x03"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    title: str | None
+    url: str | None
+    person: str
+    source: str
+    kind: SourceKind
+    published: datetime | None
+    topics: tuple[str, ...]
+    snippet: str  # plain text, matches between HIGHLIGHT_START and HIGHLIGHT_END
+    rank: float
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    person: str
+    url: str
+    kind: SourceKind
+    active: bool  # still in sources.yaml
+    fetch_url: str | None
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    failures: int
+    next_due: datetime | None
+    gone: bool
+    redirect_to: str | None
+    posts: int
+    last_post: datetime | None
