@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from aggregator import __version__, app
 from aggregator.errors import ConfigError, InvalidQueryError, PlnError
@@ -57,6 +56,9 @@ def _errors_to_exit_status() -> Iterator[None]:
         yield
     except (ConfigError, InvalidQueryError) as exc:
         click.echo(f"error: {exc}", err=True)
+        # The config loader attaches every further problem it found as a note.
+        for note in getattr(exc, "__notes__", ()):
+            click.echo(f"error: {note}", err=True)
         sys.exit(EXIT_USAGE)
     except PlnError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -142,9 +144,7 @@ def check(ctx: Context) -> None:
 
 
 @cli.command()
-@click.option(
-    "--force", is_flag=True, help="Also fetch sources that are backing off after errors."
-)
+@click.option("--force", is_flag=True, help="Also fetch sources that are backing off after errors.")
 @pass_context
 def fetch(ctx: Context, force: bool) -> None:
     """Fetch every source that is due; a progress bar, then a summary.
@@ -248,10 +248,11 @@ def _print_summary(ctx: Context, summary: FetchSummary) -> None:
             + ", ".join(parts)
             + "."
         )
-    # Failures are what a person must see, even with -q; they go to stderr.
-    for outcome in summary.outcomes:
-        if outcome.status in (SourceStatus.FAILED, SourceStatus.GONE):
-            click.echo(f"  {_outcome_line(outcome)}", err=True)
+    # Failures are what a person must see, even with -q; -v printed them as they happened.
+    if ctx.verbosity < 1:
+        for outcome in summary.outcomes:
+            if outcome.status in (SourceStatus.FAILED, SourceStatus.GONE):
+                click.echo(f"  {_outcome_line(outcome)}", err=True)
     if ctx.verbosity < 0:
         return
     for outcome in summary.outcomes:
@@ -265,8 +266,12 @@ def _print_summary(ctx: Context, summary: FetchSummary) -> None:
 
 @cli.command()
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-    show_default=True, help="text for a person, json for a script.",
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a person, json for a script.",
 )
 @pass_context
 def sources(ctx: Context, output_format: str) -> None:
@@ -301,6 +306,7 @@ def _health_json(health: SourceHealth) -> dict[str, Any]:
         "kind": health.kind.value,
         "status": _health_status(health),
         "fetch_url": health.fetch_url,
+        "via": health.via,
         "last_success": _iso(health.last_success),
         "last_error": health.last_error,
         "last_error_at": _iso(health.last_error_at),
@@ -315,29 +321,38 @@ def _health_json(health: SourceHealth) -> dict[str, Any]:
 
 
 def _print_health_table(ctx: Context, config: Config, rows: list[SourceHealth]) -> None:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("person", "source", "kind", "status", "posts", "last success", "last error"):
-        table.add_column(column, overflow="fold")
+    """Two lines a source, grouped by person: readable in a terminal and in a cron mail."""
     tz = config.site.tz
+    person = None
     for health in rows:
-        error = health.last_error if health.failures or health.gone else ""
+        if health.person != person:
+            person = health.person
+            ctx.out.print(f"[bold]{escape(person)}[/bold]")
+        status = _health_status(health)
+        style = _STATUS_STYLE.get(status, "")
+        via = f" via {health.via}" if health.via else ""
+        ctx.out.print(f"  {escape(health.url)}  [dim]{health.kind.value}{via}[/dim]")
+        facts = [f"[{style}]{status}[/]" if style else status, _plural(health.posts, "post")]
+        facts.append(f"last success {_local_time(health.last_success, tz)}")
+        if health.last_post:
+            facts.append(f"last post {_local_time(health.last_post, tz)}")
+        if health.failures or health.gone:
+            facts.append(escape(health.last_error or ""))
+        if health.next_due and not health.gone:
+            facts.append(f"next try {_local_time(health.next_due, tz)}")
+        ctx.out.print("    " + " · ".join(facts))
         if health.redirect_to:
-            error = f"moved to {health.redirect_to}: update sources.yaml"
-        last_success = (
-            health.last_success.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-            if health.last_success
-            else "never"
-        )
-        table.add_row(
-            health.person,
-            health.url,
-            health.kind.value,
-            _health_status(health),
-            str(health.posts),
-            last_success,
-            error or "",
-        )
-    ctx.out.print(table)
+            ctx.out.print(
+                f"    [yellow]moved permanently to {escape(health.redirect_to)}: "
+                "update sources.yaml[/yellow]"
+            )
+
+
+_STATUS_STYLE = {"ok": "green", "failing": "red", "gone": "red", "removed": "dim"}
+
+
+def _local_time(moment: datetime | None, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "never"
 
 
 # ── search ───────────────────────────────────────────────────────────────────────────────
@@ -352,7 +367,10 @@ def _print_health_table(ctx: Context, config: Config, rows: list[SourceHealth]) 
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--sort", type=click.Choice(["rank", "date"]), default="rank", show_default=True)
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
     show_default=True,
 )
 @pass_context
@@ -442,4 +460,3 @@ def _plural(count: int, singular: str, plural: str | None = None) -> str:
 
 def main() -> None:
     cli(prog_name="pln")
-

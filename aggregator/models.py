@@ -219,6 +219,8 @@ class ParsedPost:
     categories: tuple[str, ...] = ()
     links: tuple[str, ...] = ()  # absolute http(s) links found in the HTML
     has_full_content: bool = False  # the feed carried content (not only a summary)
+    content_warning: str | None = None  # Mastodon spoiler_text: shown before the text
+    is_share: bool = False  # a boost: the post of someone else (author), shared by the person
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,43 @@ class ParsedFeed:
     link: str | None  # the site's home page
     posts: tuple[ParsedPost, ...]
     problems: tuple[str, ...] = ()  # what was wrong but did not stop us
+
+
+@dataclass(frozen=True)
+class MastodonAccount:
+    """A Mastodon account as its instance describes it (bio sanitized)."""
+
+    id: str
+    acct: str  # user@host
+    url: str  # profile page
+    display_name: str = ""
+    avatar: str | None = None
+    note_html: str = ""
+    noindex: bool = False  # asked not to be indexed (or #nobot / #noindex in the bio)
+    discoverable: bool | None = None
+    suspended: bool = False
+
+
+@dataclass(frozen=True)
+class MastodonCursor:
+    """Where reading an account stopped last time, kept in the store between runs."""
+
+    account_id: str | None = None
+    newest_id: str | None = None  # the newest status stored: refetches ask only for newer
+    via: str | None = None  # "api" or "rss"
+    etag: str | None = None  # of the RSS fallback
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class MastodonRead:
+    """What one read of an account brought: its posts, and where to carry on next time."""
+
+    account: MastodonAccount | None
+    posts: tuple[ParsedPost, ...]
+    cursor: MastodonCursor
+    notes: tuple[str, ...] = ()
+    pause_until: datetime | None = None  # the instance's rate-limit budget is nearly spent
 
 
 @dataclass(frozen=True)
@@ -321,3 +360,4 @@ class SourceHealth:
     redirect_to: str | None
     posts: int
     last_post: datetime | None
+    via: str | None = None  # Mastodon: "api" or "rss"

@@ -29,7 +29,8 @@ def is_due(state: SourceState, now: datetime) -> bool:
 def backoff(failures: int) -> timedelta:
     """How long to wait after ``failures`` consecutive failures (1 or more)."""
     exponent = max(0, min(failures - 1, 16))
-    return min(BACKOFF_FIRST * (2**exponent), BACKOFF_CAP)
+    delay: timedelta = BACKOFF_FIRST * (2**exponent)
+    return min(delay, BACKOFF_CAP)
 
 
 def next_due_after_failure(

@@ -15,9 +15,9 @@ def literal_query(text: str) -> str | None:
     """The words of ``text`` as an FTS5 query that cannot be a syntax error.
 
     Each whitespace-separated chunk becomes a quoted string, which FTS5 tokenizes into a
-    phrase: ``e-learning`` finds "e learning", ``don't`` finds "don t", and a stray quote or
-    a lone ``-`` or a dangling ``AND`` simply disappears. Chunks are joined by FTS5's implicit AND. None when no
-    word is left.
+    phrase: ``e-learning`` finds "e learning", ``don't`` finds "don t"; a stray quote, a lone
+    ``-`` or a dangling ``AND`` simply disappears. Chunks are joined by FTS5's implicit AND.
+    None when no word is left.
     """
     chunks = [
         chunk

@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from aggregator import policy, query
 from aggregator.errors import InvalidQueryError, StorageError
 from aggregator.models import (
     Config,
+    MastodonCursor,
+    MastodonRead,
     ParsedPost,
     SearchHit,
     SourceHealth,
@@ -107,7 +109,22 @@ def m001_initial(db: Database) -> None:
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
         """
     )
-    db["posts"].enable_fts(FTS_COLUMNS, tokenize=FTS_TOKENIZE, create_triggers=True)
+    db.table("posts").enable_fts(FTS_COLUMNS, tokenize=FTS_TOKENIZE, create_triggers=True)
+
+
+@migrations()
+def m002_mastodon(db: Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE sources ADD COLUMN via TEXT;
+        ALTER TABLE sources ADD COLUMN account_id TEXT;
+        ALTER TABLE sources ADD COLUMN newest_id TEXT;
+        ALTER TABLE sources ADD COLUMN account TEXT;
+        ALTER TABLE sources ADD COLUMN noindex INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE posts ADD COLUMN content_warning TEXT;
+        ALTER TABLE posts ADD COLUMN is_share INTEGER NOT NULL DEFAULT 0;
+        """
+    )
 
 
 @dataclass(frozen=True)
@@ -269,6 +286,42 @@ class Store:
             )
         return counts
 
+    def mastodon_cursor(self, source_id: int) -> MastodonCursor:
+        row = self._dicts(
+            "SELECT account_id, newest_id, via, etag, last_modified FROM sources WHERE id = ?",
+            [source_id],
+        )[0]
+        return MastodonCursor(**row)
+
+    def record_mastodon(self, source_id: int, read: MastodonRead, now: datetime) -> SaveCounts:
+        """Store what one read of a Mastodon account brought, and where to carry on."""
+        account = read.account
+        cursor = read.cursor
+        with self._transaction():
+            counts = self._save_posts(source_id, read.posts, now)
+            self.db.execute(
+                """
+                UPDATE sources SET via = ?, account_id = ?, newest_id = ?, etag = ?,
+                    last_modified = ?, account = COALESCE(?, account),
+                    noindex = COALESCE(?, noindex), last_success = ?, failures = 0,
+                    next_due = ?
+                WHERE id = ?
+                """,
+                [
+                    cursor.via,
+                    cursor.account_id,
+                    cursor.newest_id,
+                    cursor.etag,
+                    cursor.last_modified,
+                    json.dumps(asdict(account)) if account else None,
+                    int(account.noindex) if account else None,
+                    _iso(now),
+                    read.pause_until and _iso(read.pause_until),
+                    source_id,
+                ],
+            )
+        return counts
+
     def record_failure(
         self,
         source_id: int,
@@ -294,9 +347,7 @@ class Store:
                 [error, _iso(now), failures, _iso(next_due), int(gone), source_id],
             )
 
-    def _save_posts(
-        self, source_id: int, posts: Sequence[ParsedPost], now: datetime
-    ) -> SaveCounts:
+    def _save_posts(self, source_id: int, posts: Sequence[ParsedPost], now: datetime) -> SaveCounts:
         # A feed may repeat an entry; the last occurrence wins, as a reader would see it.
         by_guid = {post.guid: post for post in posts}
         known = self._known_posts(source_id, list(by_guid))
@@ -312,7 +363,7 @@ class Store:
                 self._update_post(post_id, post, first_seen, content_hash)
                 updated += 1
         if new_rows:
-            self.db["posts"].insert_all(new_rows)
+            self.db.table("posts").insert_all(new_rows)
         return SaveCounts(new=len(new_rows), updated=updated)
 
     def _known_posts(
@@ -394,9 +445,7 @@ class Store:
             filters.append("(pe.name = :person COLLATE NOCASE OR pe.slug = :person)")
             params["person"] = person
         if topic:
-            filters.append(
-                "p.id IN (SELECT post_id FROM post_topics WHERE topic = :topic)"
-            )
+            filters.append("p.id IN (SELECT post_id FROM post_topics WHERE topic = :topic)")
             params["topic"] = topic
         if since:
             filters.append("p.posted_at >= :since")
@@ -438,9 +487,9 @@ class Store:
         row = self.db.execute("SELECT count(*) FROM posts").fetchone()
         return int(row[0])
 
-    def _dicts(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[
-        dict[str, Any]
-    ]:
+    def _dicts(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         cursor = self.db.execute(sql, params if params is not None else [])
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
@@ -488,6 +537,7 @@ def _content_hash(post: ParsedPost) -> str:
         post.summary_html,
         post.content_html,
         list(post.categories),
+        post.content_warning,
     ]
     return hashlib.sha1(json.dumps(fields).encode()).hexdigest()
 
@@ -512,6 +562,8 @@ def _post_row(
         "categories": ", ".join(post.categories),
         "links": json.dumps(list(post.links)),
         "has_full_content": int(post.has_full_content),
+        "content_warning": post.content_warning,
+        "is_share": int(post.is_share),
         "content_hash": content_hash,
     }
 
@@ -552,6 +604,7 @@ def _source_health(row: dict[str, Any]) -> SourceHealth:
         redirect_to=row["redirect_to"],
         posts=row["posts"],
         last_post=_parse_time(row["last_post"]),
+        via=row["via"],
     )
 
 

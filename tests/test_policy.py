@@ -1,3 +1,4 @@
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from aggregator import policy
@@ -28,7 +29,7 @@ def test_backoff_doubles_and_is_capped_at_a_day() -> None:
     delays = [policy.backoff(n) for n in range(1, 12)]
     assert delays[0] == timedelta(minutes=15)
     assert delays[1] == timedelta(minutes=30)
-    assert all(later >= earlier for earlier, later in zip(delays, delays[1:], strict=False))
+    assert all(later >= earlier for earlier, later in itertools.pairwise(delays))
     assert delays[-1] == timedelta(days=1)
     assert policy.backoff(10_000) == timedelta(days=1)
 

@@ -50,9 +50,7 @@ def test_schema_is_created_once_in_wal_mode(tmp_path: Path) -> None:
     Store.open(tmp_path / "pln.db").close()
     again = Store.open(tmp_path / "pln.db")
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert {"people", "sources", "posts", "posts_fts", "post_topics"} <= set(
-        again.db.table_names()
-    )
+    assert {"people", "sources", "posts", "posts_fts", "post_topics"} <= set(again.db.table_names())
     again.close()
 
 
@@ -112,9 +110,7 @@ def test_gone_is_remembered(store: Store) -> None:
 
 def test_copying_a_redirect_target_into_the_file_keeps_the_posts(store: Store) -> None:
     (state,) = store.sync_config(make_config(("Alice", ["https://old.example/feed"])), NOW)
-    store.record_success(
-        state.id, [post("1", "Kept")], NOW, redirect_to="https://new.example/feed"
-    )
+    store.record_success(state.id, [post("1", "Kept")], NOW, redirect_to="https://new.example/feed")
     (moved,) = store.sync_config(make_config(("Alice", ["https://new.example/feed"])), NOW)
     assert moved.id == state.id
     assert moved.redirect_to is None
@@ -134,7 +130,7 @@ def test_search_ranks_title_matches_first_and_stems_and_folds(store: Store) -> N
         NOW,
     )
     assert [h.title for h in store.search("drought")] == ["Drought", "Notes from a meeting"]
-    assert [h.title for h in store.search("droughts")][0] == "Drought"
+    assert next(h.title for h in store.search("droughts")) == "Drought"
     assert [h.title for h in store.search("cafe")] == ["Le café"]
     assert [h.title for h in store.search("title:drought")] == ["Drought"]
 
@@ -194,4 +190,6 @@ def test_readers_do_not_block_on_an_open_write(tmp_path: Path) -> None:
     reader.close()
     writer.db.conn.rollback()
     writer.close()
-    assert sqlite3.connect(tmp_path / "pln.db").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert (
+        sqlite3.connect(tmp_path / "pln.db").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    )
