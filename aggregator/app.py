@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Protocol
 
 from aggregator import config as config_module
-from aggregator import parse, policy
+from aggregator import mastodon, parse, policy
 from aggregator.errors import ConfigError, FetchError, HttpStatusError, ParseError, PlnError
 from aggregator.fetch import Fetcher
+from aggregator.lock import site_lock
 from aggregator.models import (
     Config,
     FeedLinks,
@@ -38,7 +39,7 @@ from aggregator.models import (
     SourceState,
     SourceStatus,
 )
-from aggregator.store import Store, check_fts_query
+from aggregator.store import SaveCounts, Store, check_fts_query
 
 log = logging.getLogger("pln")
 
@@ -122,7 +123,7 @@ def fetch(
 ) -> FetchSummary:
     """Fetch every due source of ``config`` into its store; one failed source is a result."""
     started = time.monotonic()
-    with Store.open(config.database_path) as store:
+    with site_lock(config.site_dir, "fetch"), Store.open(config.database_path) as store:
         states = store.sync_config(config, clock())
         sources = {source.url: source for source in config.sources}
         outcomes = asyncio.run(
@@ -146,13 +147,13 @@ async def _fetch_all(
     progress.start(len(due))
     if not due:
         return waiting
+    budget = mastodon.InstanceBudget()  # shared: rate limits are per instance, not per account
     async with Fetcher(config.fetch) as fetcher:
         with _parse_pool(len(due)) as pool:
-            tasks = [
-                _fetch_one(fetcher, pool, store, state, sources[state.url], clock, progress)
-                for state in due
-            ]
-            fetched = await asyncio.gather(*tasks)
+            reader = _SourceReader(fetcher, pool, store, budget, clock, progress)
+            fetched = await asyncio.gather(
+                *(reader.run(state, sources[state.url]) for state in due)
+            )
     return [*fetched, *waiting]
 
 
@@ -179,36 +180,64 @@ def _waiting_outcome(state: SourceState) -> SourceOutcome:
     )
 
 
-async def _fetch_one(
-    fetcher: Fetcher,
-    pool: Executor | None,
-    store: Store,
-    state: SourceState,
-    source: SourceConfig,
-    clock: Clock,
-    progress: Progress,
-) -> SourceOutcome:
-    started = time.monotonic()
-    outcome = SourceOutcome(state.url, state.person, state.kind, SourceStatus.UNCHANGED)
-    try:
-        fetched = await _read_source(fetcher, pool, state)
-        outcome = _store_fetched(store, state, fetched, clock())
-    except HttpStatusError as exc:
-        gone = exc.status == 410
-        store.record_failure(state.id, exc.message, clock(), retry_after=exc.retry_after, gone=gone)
-        status = SourceStatus.GONE if gone else SourceStatus.FAILED
-        outcome = replace(outcome, status=status, error=_describe_status(exc))
-    except PlnError as exc:
-        store.record_failure(state.id, _message(exc), clock())
-        outcome = replace(outcome, status=SourceStatus.FAILED, error=_message(exc))
-    except Exception as exc:  # a bug must cost one source, not the run
-        log.exception("unexpected error while fetching %s", state.url)
-        error = f"internal error: {type(exc).__name__}: {exc}"
-        store.record_failure(state.id, error, clock())
-        outcome = replace(outcome, status=SourceStatus.FAILED, error=error)
-    outcome = replace(outcome, elapsed=time.monotonic() - started)
-    progress.source_done(outcome)
-    return outcome
+@dataclass(frozen=True)
+class _SourceReader:
+    """What reading one source needs, shared by every source of a run."""
+
+    fetcher: Fetcher
+    pool: Executor | None
+    store: Store
+    budget: mastodon.InstanceBudget
+    clock: Clock
+    progress: Progress
+
+    async def run(self, state: SourceState, source: SourceConfig) -> SourceOutcome:
+        started = time.monotonic()
+        outcome = SourceOutcome(state.url, state.person, state.kind, SourceStatus.UNCHANGED)
+        try:
+            outcome = await self._read_and_store(state, source)
+        except HttpStatusError as exc:
+            gone = exc.status == 410
+            self.store.record_failure(
+                state.id, exc.message, self.clock(), retry_after=exc.retry_after, gone=gone
+            )
+            status = SourceStatus.GONE if gone else SourceStatus.FAILED
+            outcome = replace(outcome, status=status, error=_describe_status(exc))
+        except PlnError as exc:
+            self.store.record_failure(state.id, _message(exc), self.clock())
+            outcome = replace(outcome, status=SourceStatus.FAILED, error=_message(exc))
+        except Exception as exc:  # a bug must cost one source, not the run
+            log.exception("unexpected error while fetching %s", state.url)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            self.store.record_failure(state.id, error, self.clock())
+            outcome = replace(outcome, status=SourceStatus.FAILED, error=error)
+        outcome = replace(outcome, elapsed=time.monotonic() - started)
+        self.progress.source_done(outcome)
+        return outcome
+
+    async def _read_and_store(self, state: SourceState, source: SourceConfig) -> SourceOutcome:
+        if state.kind == SourceKind.MASTODON:
+            cursor = self.store.mastodon_cursor(state.id)
+            read = await mastodon.read_account(
+                self.fetcher, source, cursor, self.budget, self.clock()
+            )
+            counts = self.store.record_mastodon(state.id, read, self.clock())
+            return _outcome(state, counts, read.notes)
+        fetched = await _read_source(self.fetcher, self.pool, state)
+        return _store_fetched(self.store, state, fetched, self.clock())
+
+
+def _outcome(state: SourceState, counts: SaveCounts, notes: tuple[str, ...]) -> SourceOutcome:
+    changed = counts.new + counts.updated > 0
+    return SourceOutcome(
+        url=state.url,
+        person=state.person,
+        kind=state.kind,
+        status=SourceStatus.UPDATED if changed else SourceStatus.UNCHANGED,
+        new_posts=counts.new,
+        updated_posts=counts.updated,
+        notes=notes,
+    )
 
 
 def _store_fetched(
@@ -225,21 +254,12 @@ def _store_fetched(
         body_hash=fetched.body_hash,
         redirect_to=fetched.redirect_to,
     )
-    changed = counts.new + counts.updated > 0
-    return SourceOutcome(
-        url=state.url,
-        person=state.person,
-        kind=state.kind,
-        status=SourceStatus.UPDATED if changed else SourceStatus.UNCHANGED,
-        new_posts=counts.new,
-        updated_posts=counts.updated,
-        notes=fetched.notes,
-    )
+    return _outcome(state, counts, fetched.notes)
 
 
 async def _read_source(fetcher: Fetcher, pool: Executor | None, state: SourceState) -> _Fetched:
     """Fetch a source's feed (discovering it on a page if need be) and parse it."""
-    request_url = state.fetch_url or _initial_fetch_url(state)
+    request_url = state.fetch_url or state.url
     result = await fetcher.get(request_url, etag=state.etag, last_modified=state.last_modified)
     notes: list[str] = []
     redirect_to = _redirect_to_report(state, request_url, result)
@@ -299,14 +319,6 @@ async def _read_discovered(
             )
     reason = f": {_message(last_error)}" if last_error else ""
     raise ParseError(page.url, f"the page names feeds, but none could be read{reason}")
-
-
-def _initial_fetch_url(state: SourceState) -> str:
-    # Until the Mastodon API path exists, an account is read through its public RSS feed,
-    # which every Mastodon instance serves at the profile URL plus ".rss".
-    if state.kind == SourceKind.MASTODON:
-        return state.url.rstrip("/") + ".rss"
-    return state.url
 
 
 def _redirect_to_report(state: SourceState, request_url: str, result: FetchResult) -> str | None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from aggregator.cli import cli
+from tests.mastodon_server import FakeInstance
 from tests.server import LocalHTTPServer, RecordedRequest, unused_port
 from tests.sites import atom, html_page, items, json_feed, rss, write_site
 
@@ -264,3 +266,98 @@ def test_python_dash_m_runs(tmp_path: Path) -> None:
 def _post_count(site: Path) -> int:
     with sqlite3.connect(site / "pln.db") as conn:
         return int(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
+
+
+def test_a_second_fetch_waits_then_says_who_holds_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    write_site(site, {"A": ["https://a.example/feed"]})
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from aggregator.lock import site_lock\n"
+            "with site_lock(Path(sys.argv[1]), 'fetch'):\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(30)\n",
+            str(site),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        monkeypatch.setenv("PLN_LOCK_WAIT", "0.3")
+        result = pln(site, "fetch")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 1
+    assert f"process {holder.pid}, running `pln fetch`" in result.stderr
+    # The holder was killed: the OS released its lock, and the next fetch goes ahead.
+    assert pln(site, "fetch").exit_code == 0
+
+
+def test_follow_mastodon_accounts_through_the_api(
+    tmp_path: Path, http_server: LocalHTTPServer
+) -> None:
+    instance = FakeInstance(http_server)
+    instance.add_account("alice", display_name="Alice Water")
+    instance.generate("alice", 95)
+    instance.add_account("bob")
+    instance.post("bob", "<p>Watershed <script>alert(1)</script>notes</p>", spoiler_text="long")
+    site = tmp_path / "site"
+    host = http_server.base_url.removeprefix("http://")
+    write_site(
+        site,
+        {
+            "Alice": [{"mastodon": instance.profile_url("alice")}],
+            "Bob": [{"mastodon": f"{http_server.base_url}/@bob", "boosts": True}],
+        },
+    )
+    first = pln(site, "fetch")
+    assert first.exit_code == 0, first.output
+    assert "96 new posts" in first.stdout
+    assert len(instance.status_requests("alice")) == 3, "95 statuses: three pages of 40"
+
+    hits = search_json(site, "toot number 7", "--person", "Alice")
+    assert hits and hits[0]["person"] == "Alice"
+    assert str(hits[0]["url"]).startswith(f"{http_server.base_url}/@alice/")
+    assert hits[0]["kind"] == "mastodon"
+    (bob,) = search_json(site, "watershed")
+    assert "alert" not in str(bob["snippet"])
+
+    health = sources_json(site)
+    assert {row["via"] for row in health.values()} == {"api"}
+    assert health[instance.profile_url("alice")]["posts"] == 95
+
+    instance.generate("alice", 2, newest=instance.now + timedelta(hours=2))
+    asked_before = len(instance.status_requests("alice"))
+    second = pln(site, "fetch")
+    assert "2 new posts" in second.stdout
+    (refetch,) = instance.status_requests("alice")[asked_before:]
+    assert "min_id" in refetch.query or "since_id" in refetch.query
+    assert host in instance.profile_url("alice")
+
+
+def test_mastodon_falls_back_to_rss_when_the_api_is_refused(
+    tmp_path: Path, http_server: LocalHTTPServer
+) -> None:
+    instance = FakeInstance(http_server)
+    instance.add_account("carol")
+    instance.generate("carol", 5)
+    instance.refuse_api = True
+    site = tmp_path / "site"
+    write_site(site, {"Carol": [{"mastodon": instance.profile_url("carol")}]})
+    result = pln(site, "fetch")
+    assert result.exit_code == 0, result.output
+    assert "5 new posts" in result.stdout
+    (row,) = sources_json(site).values()
+    assert row["via"] == "rss" and row["kind"] == "mastodon"
+    assert len(search_json(site, "water")) == 5
