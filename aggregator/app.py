@@ -169,7 +169,12 @@ def _waiting_outcome(state: SourceState) -> SourceOutcome:
         note = "gone: it answered 410 and is not fetched until you change it in sources.yaml"
     else:
         when = state.next_due.isoformat(timespec="minutes") if state.next_due else "later"
-        note = f"backing off after {state.failures} failed tries: next try {when}"
+        note = (
+            f"backing off after {_plural(state.failures, 'failed try', 'failed tries')}: "
+            f"next try {when}"
+            if state.failures
+            else f"paused until {when}: the server's rate limit was nearly spent"
+        )
     return SourceOutcome(
         url=state.url,
         person=state.person,
@@ -381,6 +386,10 @@ def _describe_status(exc: HttpStatusError) -> str:
         wait = timedelta(seconds=round(exc.retry_after))
         return f"{exc.message}: the server asked us to wait {wait}"
     return exc.message
+
+
+def _plural(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
 
 
 def _message(exc: BaseException | None) -> str:

@@ -17,6 +17,10 @@ module boundary that caught them, so the chain is never lost.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+# Errors cross process boundaries (parsing runs in a process pool): each class whose
+# __init__ differs from Exception's says in __reduce__ how to rebuild it, or unpickling fails.
 
 
 class PlnError(Exception):
@@ -40,6 +44,9 @@ class ConfigError(PlnError):
         self.key = key
         super().__init__(self._format())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_config_error, (self.message, self.file, self.line, self.key))
+
     def _format(self) -> str:
         where = ""
         if self.file is not None:
@@ -59,6 +66,9 @@ class FetchError(PlnError):
         self.message = message
         super().__init__(f"{url}: {message}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.url, self.message))
+
 
 class HttpStatusError(FetchError):
     """The server answered ``status``; ``retry_after`` is in seconds when it said when to retry."""
@@ -67,9 +77,13 @@ class HttpStatusError(FetchError):
         self, url: str, status: int, reason: str = "", retry_after: float | None = None
     ) -> None:
         self.status = status
+        self.reason = reason
         self.retry_after = retry_after
         text = f"HTTP {status}" + (f" {reason}" if reason else "")
         super().__init__(url, text)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.url, self.status, self.reason, self.retry_after))
 
 
 class ParseError(PlnError):
@@ -79,6 +93,9 @@ class ParseError(PlnError):
         self.url = url
         self.message = message
         super().__init__(f"{url}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.url, self.message))
 
 
 class StorageError(PlnError):
@@ -93,6 +110,9 @@ class InvalidQueryError(PlnError):
         self.message = message
         super().__init__(f"invalid query {query!r}: {message}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.query, self.message))
+
 
 class DeliveryError(PlnError):
     """The digest could not be handed to the mail server."""
@@ -100,3 +120,9 @@ class DeliveryError(PlnError):
 
 class LockError(PlnError):
     """Another pln process is working on the same site directory."""
+
+
+def _rebuild_config_error(
+    message: str, file: Path | None, line: int | None, key: str | None
+) -> ConfigError:
+    return ConfigError(message, file=file, line=line, key=key)
