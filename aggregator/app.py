@@ -278,7 +278,7 @@ async def _read_source(fetcher: Fetcher, pool: Executor | None, state: SourceSta
         return _unchanged(state, result, request_url, redirect_to, notes)
     if result.truncated:
         notes.append("the response was larger than fetch.max_bytes and was cut off")
-    document = await _parse(pool, result)
+    document = await _parse_cut_off_aware(pool, result)
     fetch_url = result.permanent_redirect or (state.fetch_url or None)
     if isinstance(document, FeedLinks):
         return await _read_discovered(fetcher, pool, state, document, redirect_to, notes)
@@ -350,6 +350,22 @@ def _unchanged(
         redirect_to=redirect_to,
         notes=tuple(notes),
     )
+
+
+async def _parse_cut_off_aware(
+    pool: Executor | None, result: FetchResult
+) -> ParsedFeed | FeedLinks:
+    """Parse; when a cut-off body cannot be read, say the size was the cause."""
+    try:
+        return await _parse(pool, result)
+    except ParseError as exc:
+        if not result.truncated:
+            raise
+        raise ParseError(
+            exc.url,
+            f"the response was larger than fetch.max_bytes and was cut off; "
+            f"the part that arrived is not a readable feed ({exc.message})",
+        ) from exc
 
 
 async def _parse(pool: Executor | None, result: FetchResult) -> ParsedFeed | FeedLinks:
