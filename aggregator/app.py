@@ -7,6 +7,7 @@ progress through a small ``Progress`` observer so the CLI decides how it looks.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import multiprocessing
@@ -19,26 +20,42 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urljoin
 
 from aggregator import config as config_module
-from aggregator import mastodon, parse, policy
+from aggregator import digest as digest_module
+from aggregator import extract, health, mastodon, parse, policy, sitemap, subscriptions, topics
+from aggregator import site as site_module
 from aggregator.errors import ConfigError, FetchError, HttpStatusError, ParseError, PlnError
 from aggregator.fetch import Fetcher
 from aggregator.lock import site_lock
 from aggregator.models import (
+    Article,
     Config,
     FeedLinks,
     FetchResult,
     FetchSummary,
+    FullText,
+    HealthReport,
+    MastodonCursor,
+    NewPerson,
+    NewSource,
+    PagePost,
     ParsedFeed,
+    ParsedPost,
     SearchHit,
+    SkippedSource,
     SourceConfig,
     SourceHealth,
     SourceKind,
     SourceOutcome,
+    SourcesEdit,
     SourceState,
     SourceStatus,
+    Trends,
 )
+from aggregator.render import Renderer
+from aggregator.sitemap import SitemapEntry
 from aggregator.store import SaveCounts, Store, check_fts_query
 
 log = logging.getLogger("pln")
@@ -125,11 +142,16 @@ def fetch(
     started = time.monotonic()
     with site_lock(config.site_dir, "fetch"), Store.open(config.database_path) as store:
         states = store.sync_config(config, clock())
+        retagged = _retag_if_topics_changed(store, config)
         sources = {source.url: source for source in config.sources}
-        outcomes = asyncio.run(
-            _fetch_all(config, store, states, sources, clock, progress or NoProgress(), force)
-        )
-    return FetchSummary(outcomes=tuple(outcomes), elapsed=time.monotonic() - started)
+        logged = _LoggedProgress(progress or NoProgress())  # see "logs" below
+        outcomes = asyncio.run(_fetch_all(config, store, states, sources, clock, logged, force))
+        _tag_new_posts(store, config)
+    summary = FetchSummary(
+        outcomes=tuple(outcomes), elapsed=time.monotonic() - started, retagged=retagged
+    )
+    _log_summary(summary)
+    return summary
 
 
 async def _fetch_all(
@@ -149,8 +171,8 @@ async def _fetch_all(
         return waiting
     budget = mastodon.InstanceBudget()  # shared: rate limits are per instance, not per account
     async with Fetcher(config.fetch) as fetcher:
-        with _parse_pool(len(due)) as pool:
-            reader = _SourceReader(fetcher, pool, store, budget, clock, progress)
+        with _parse_pool(len(due)) as pool, _article_pool(config, pool) as articles:
+            reader = _SourceReader(fetcher, pool, store, budget, clock, progress, articles)
             fetched = await asyncio.gather(
                 *(reader.run(state, sources[state.url]) for state in due)
             )
@@ -195,6 +217,7 @@ class _SourceReader:
     budget: mastodon.InstanceBudget
     clock: Clock
     progress: Progress
+    articles: _Articles | None = None  # full text: extraction of post pages (see below)
 
     async def run(self, state: SourceState, source: SourceConfig) -> SourceOutcome:
         started = time.monotonic()
@@ -212,7 +235,7 @@ class _SourceReader:
             self.store.record_failure(state.id, _message(exc), self.clock())
             outcome = replace(outcome, status=SourceStatus.FAILED, error=_message(exc))
         except Exception as exc:  # a bug must cost one source, not the run
-            log.exception("unexpected error while fetching %s", state.url)
+            log.exception("unexpected error while fetching %s (%s)", state.url, state.person)
             error = f"internal error: {type(exc).__name__}: {exc}"
             self.store.record_failure(state.id, error, self.clock())
             outcome = replace(outcome, status=SourceStatus.FAILED, error=error)
@@ -228,8 +251,9 @@ class _SourceReader:
             )
             counts = self.store.record_mastodon(state.id, read, self.clock())
             return _outcome(state, counts, read.notes)
-        fetched = await _read_source(self.fetcher, self.pool, state)
-        return _store_fetched(self.store, state, fetched, self.clock())
+        fetched = await _read_feed_or_blog(self, state)
+        outcome = _store_fetched(self.store, state, fetched, self.clock())
+        return await _fill_full_text(self, state, source, outcome)
 
 
 def _outcome(state: SourceState, counts: SaveCounts, notes: tuple[str, ...]) -> SourceOutcome:
@@ -416,6 +440,221 @@ def _message(exc: BaseException | None) -> str:
     return str(exc)
 
 
+# ── full text ────────────────────────────────────────────────────────────────────────────
+#
+# After a feed or blog source's posts are stored, the posts that want their page (extract.
+# wants_page: a teaser, a short summary, or every post of a `blog:` source) have it fetched
+# through the same Fetcher, once each, and extracted off the event loop, so that the pages
+# of one source are fetched while those of another are extracted. A page that failed keeps
+# the feed's text and is tried again later, a few times (extract.next_try).
+
+# The most pages one source has fetched in one run, newest first; the rest wait for the next.
+MAX_PAGES_PER_SOURCE = 50
+# A few pages are extracted in a thread; past this many in a run, a process pool sized to the
+# machine is started (about a second to start and import trafilatura, then both cores work).
+THREAD_PAGES = 3
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+SITEMAP_ACCEPT = "application/xml, text/xml;q=0.9, text/plain;q=0.5, */*;q=0.1"
+_MAX_UNDECIDED = 1000  # posts looked at per source and run: far more than any feed holds
+
+
+class _Articles:
+    """Extraction of article pages for one run; never on the event loop.
+
+    The parse pool is reused when the run has one; otherwise the first few pages go to a
+    thread and a process pool of our own is started when more come.
+    """
+
+    def __init__(self, default_mode: FullText, shared: Executor | None) -> None:
+        self.default_mode = default_mode
+        self._shared = shared
+        self._own: ProcessPoolExecutor | None = None
+        self._pages = 0
+
+    async def extract(self, page: FetchResult, metadata: bool) -> Article | None:
+        self._pages += 1
+        work = functools.partial(
+            extract.extract_page, page.body, page.final_url, page.content_type, metadata=metadata
+        )
+        return await asyncio.get_running_loop().run_in_executor(self._executor(), work)
+
+    def _executor(self) -> Executor | None:
+        """The pool for the next page; None is the event loop's default thread pool."""
+        if self._shared is not None:
+            return self._shared
+        workers = _worker_count()
+        if self._own is None and workers > 0 and self._pages > THREAD_PAGES:
+            context = multiprocessing.get_context("forkserver")
+            self._own = ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=extract.warm_up
+            )
+        return self._own
+
+    def close(self) -> None:
+        if self._own is not None:
+            self._own.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _article_pool(config: Config, shared: Executor | None) -> Iterator[_Articles]:
+    articles = _Articles(config.fetch.full_text, shared)
+    try:
+        yield articles
+    finally:
+        articles.close()
+
+
+def _worker_count() -> int:
+    return int(os.environ.get("PLN_WORKERS", os.cpu_count() or 1))
+
+
+async def _fill_full_text(
+    reader: _SourceReader, state: SourceState, source: SourceConfig, outcome: SourceOutcome
+) -> SourceOutcome:
+    """Fetch and extract the pages of the source's posts that want them; say what happened."""
+    if reader.articles is None or state.kind == SourceKind.MASTODON:
+        return outcome
+    mode = extract.full_text_mode(state.kind, source.full_text, reader.articles.default_mode)
+    undecided = reader.store.posts_awaiting_page(state.id, reader.clock(), _MAX_UNDECIDED)
+    wanted = [post for post in undecided if extract.wants_page(mode, post)]
+    if len(wanted) < len(undecided):
+        chosen = {post.id for post in wanted}
+        reader.store.settle_without_page([p for p in undecided if p.id not in chosen])
+    if not wanted:
+        return outcome
+    articles = reader.articles
+    results = await asyncio.gather(
+        *(_read_article(reader, articles, post) for post in wanted[:MAX_PAGES_PER_SOURCE])
+    )
+    return replace(
+        outcome,
+        notes=(*outcome.notes, _full_text_note(results, len(wanted))),
+        articles_extracted=sum(1 for result in results if result.state == "done"),
+        articles_failed=sum(1 for result in results if result.state == "failed"),
+    )
+
+
+@dataclass(frozen=True)
+class _ArticleResult:
+    post_id: int
+    state: str  # done: the article is the post's text now; kept: the feed's was fuller; failed
+    error: str | None = None
+
+
+async def _read_article(
+    reader: _SourceReader, articles: _Articles, post: PagePost
+) -> _ArticleResult:
+    """Fetch one post's page and store its article; a failure is recorded, never raised."""
+    try:
+        page = await reader.fetcher.get(post.link, accept=PAGE_ACCEPT)
+        if not extract.is_html(page.content_type, page.body):
+            kind = (page.content_type or "unknown").partition(";")[0]
+            return _article_failed(reader, post, f"not a web page ({kind})", final=True)
+        article = await articles.extract(page, post.needs_metadata)
+    except HttpStatusError as exc:
+        final = exc.status == 410
+        return _article_failed(reader, post, exc.message, exc.retry_after, final=final)
+    except PlnError as exc:
+        return _article_failed(reader, post, _message(exc))
+    except Exception as exc:  # trafilatura or a worker that died: this page, not the source
+        log.warning("extracting %s failed", post.link, exc_info=True)
+        return _article_failed(reader, post, f"extraction failed: {type(exc).__name__}: {exc}")
+    if article is None:
+        return _article_failed(reader, post, "no article text found on the page")
+    use_text = extract.keeps_article(post.text, article.text)
+    reader.store.record_article(post, article, reader.clock(), use_text=use_text)
+    return _ArticleResult(post.id, "done" if use_text else "kept")
+
+
+def _article_failed(
+    reader: _SourceReader,
+    post: PagePost,
+    error: str,
+    retry_after: float | None = None,
+    *,
+    final: bool = False,
+) -> _ArticleResult:
+    now = reader.clock()
+    attempts = extract.MAX_ATTEMPTS if final else post.attempts + 1
+    next_try = extract.next_try(attempts, now, retry_after)
+    reader.store.record_article_failure(post, error, now, next_try)
+    return _ArticleResult(post.id, "failed", error)
+
+
+def _full_text_note(results: Sequence[_ArticleResult], wanted: int) -> str:
+    done = sum(1 for result in results if result.state == "done")
+    kept = sum(1 for result in results if result.state == "kept")
+    failed = [result for result in results if result.state == "failed"]
+    parts = [f"full text: {done} of {len(results)} articles extracted"]
+    if kept:
+        parts.append(f"{kept} kept the feed's fuller text")
+    if failed:
+        parts.append(f"{len(failed)} failed ({failed[-1].error}), kept the feed's text")
+    if wanted > len(results):
+        parts.append(f"{wanted - len(results)} more next run")
+    return ", ".join(parts)
+
+
+# A `blog:` whose page names no feed: its posts come from its sitemap.
+
+
+async def _read_feed_or_blog(reader: _SourceReader, state: SourceState) -> _Fetched:
+    try:
+        return await _read_source(reader.fetcher, reader.pool, state)
+    except ParseError as exc:
+        # Only a blog that never had a feed falls back; a feed that broke is a failure.
+        if state.kind != SourceKind.BLOG or state.fetch_url:
+            raise
+        return await _read_blog_sitemap(reader.fetcher, state, exc)
+
+
+async def _read_blog_sitemap(fetcher: Fetcher, state: SourceState, cause: ParseError) -> _Fetched:
+    """The blog's newest posts as its sitemap lists them: URLs only; the pages give the rest."""
+    robots = await _optional_text(fetcher, urljoin(state.url, "/robots.txt"))
+    for candidate in sitemap.sitemap_candidates(state.url, robots):
+        try:
+            pages = await _sitemap_pages(fetcher, candidate, depth=0)
+        except PlnError:
+            continue
+        posts = sitemap.newest_posts(pages, state.url)
+        if posts:
+            feed = ParsedFeed(
+                url=candidate,
+                format="sitemap",
+                title=None,
+                link=state.url,
+                posts=tuple(ParsedPost(guid=p.url, link=p.url, title=None) for p in posts),
+            )
+            note = f"the page names no feed: its posts are taken from the sitemap {candidate}"
+            return _Fetched(feed, None, None, None, None, state.redirect_to, (note,))
+    raise ParseError(state.url, f"{cause.message}; and no sitemap lists posts of the blog")
+
+
+async def _sitemap_pages(fetcher: Fetcher, url: str, depth: int) -> tuple[SitemapEntry, ...]:
+    """The pages a sitemap lists, following a sitemap index one level down."""
+    result = await fetcher.get(url, accept=SITEMAP_ACCEPT)
+    found = sitemap.read_sitemap(result.body, result.final_url)
+    pages = list(found.pages)
+    if depth == 0:
+        for child in sitemap.ranked_children(found.children):
+            if len(pages) >= sitemap.MAX_POSTS:
+                break
+            try:
+                pages.extend(await _sitemap_pages(fetcher, child, depth + 1))
+            except PlnError as exc:
+                log.info("skipping the sitemap %s: %s", child, exc)
+    return tuple(pages)
+
+
+async def _optional_text(fetcher: Fetcher, url: str) -> str | None:
+    """A small text file that may well not exist (robots.txt): None when it cannot be had."""
+    try:
+        result = await fetcher.get(url, accept="text/plain, */*;q=0.1")
+    except PlnError:
+        return None
+    return result.body.decode("utf-8", "replace")
+
+
 # ── reading back ─────────────────────────────────────────────────────────────────────────
 
 
@@ -432,7 +671,7 @@ def search(
 ) -> list[SearchHit]:
     """Search every stored post; ``since``/``until`` are whole days in site.timezone."""
     with Store.open_readonly(config.database_path) as store:
-        return store.search(
+        hits = store.search(
             text,
             limit=limit,
             sort=sort,
@@ -441,6 +680,8 @@ def search(
             since=_day_start(since, config) if since else None,
             until=_day_start(until + timedelta(days=1), config) if until else None,
         )
+    order = [topic.slug for topic in config.topics]
+    return [topics.in_topic_order(hit, order) for hit in hits]
 
 
 def source_health(config: Config) -> list[SourceHealth]:
@@ -453,3 +694,424 @@ def source_health(config: Config) -> list[SourceHealth]:
 
 def _day_start(day: date, config: Config) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=config.site.tz).astimezone(UTC)
+
+
+# ── topics ───────────────────────────────────────────────────────────────────────────────
+
+
+def _retag_if_topics_changed(store: Store, config: Config) -> int | None:
+    """Re-tag every post when the topic definitions differ from those the tags were made
+    with (or none were ever recorded); the number of posts, or None when nothing changed."""
+    if store.topics_hash() == topics.definitions_hash(config):
+        return None
+    return _retag(store, config)
+
+
+def _retag(store: Store, config: Config) -> int:
+    return store.retag_all(
+        topics.topic_rules(config.topics),
+        topics.person_topics(config.people),
+        topics.definitions_hash(config),
+    )
+
+
+def _tag_new_posts(store: Store, config: Config) -> int:
+    """Tag the posts this run stored or changed (queued by the store as it saved them)."""
+    return store.tag_untagged(
+        topics.topic_rules(config.topics), topics.person_topics(config.people)
+    )
+
+
+def retag(config: Config) -> int:
+    """Tag every stored post again by the topics of ``config``; return how many posts."""
+    with site_lock(config.site_dir, "retag"), Store.open(config.database_path) as store:
+        return _retag(store, config)
+
+
+def topic_counts(config: Config) -> dict[str, int]:
+    """How many stored posts carry each topic (by slug); empty before the first fetch."""
+    if not config.database_path.exists():
+        return {}
+    with Store.open_readonly(config.database_path) as store:
+        return store.topic_counts()
+
+
+TREND_BASELINE_DAYS = 90
+
+
+def trends(
+    config: Config,
+    days: int = 7,
+    *,
+    baseline_days: int = TREND_BASELINE_DAYS,
+    limit: int = 20,
+    clock: Clock = system_clock,
+) -> Trends:
+    """The words the network used more in the last ``days`` than in the ``baseline_days``
+    before, most surprising first; the user's own topic words and stop words aside."""
+    if not config.database_path.exists():
+        return Trends(days, baseline_days, 0, 0, ())
+    # The second of grace keeps a post stored this very second inside the window.
+    end = clock() + timedelta(seconds=1)
+    recent_start = end - timedelta(days=days)
+    with Store.open_readonly(config.database_path) as store:
+        counts = store.trend_counts(recent_start, recent_start - timedelta(days=baseline_days), end)
+    ranked = topics.rank_trends(
+        counts.terms,
+        counts.recent_posts,
+        counts.before_posts,
+        excluded=topics.topic_words(config.topics),
+        limit=limit,
+        min_people=topics.min_people_for(counts.people),
+    )
+    return Trends(days, baseline_days, counts.recent_posts, counts.before_posts, tuple(ranked))
+
+
+# ── moving in and out ────────────────────────────────────────────────────────────────────
+#
+# import, export, add and fix-redirects change sources.yaml only through config's editing
+# functions (splices that keep every comment), and only after the new text reads back as a
+# valid configuration; the file is replaced atomically.
+
+
+FolderMode = subscriptions.FolderMode  # how OPML folders are read: for the CLI
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    edit: SourcesEdit
+    format: str  # "OPML 2.0", "Mastodon CSV"
+    folders: subscriptions.FolderMode | None  # how OPML folders were read
+    unmatched_groups: tuple[str, ...]  # folders and tags that name no topic
+    written: bool
+
+
+def import_subscriptions(
+    config: Config,
+    data: bytes,
+    name: str,
+    *,
+    folders: subscriptions.FolderMode = subscriptions.FolderMode.AUTO,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Add the people of an OPML file or a Mastodon CSV export (``data``) to sources.yaml."""
+    found = subscriptions.read_subscriptions(data, name, folders)
+    people, unmatched = subscriptions.assign_topics(found.people, config.topics)
+    original = config_module.read_config_text(config.path)
+    edit = config_module.add_people(original, config.path, people)
+    edit = replace(edit, skipped=(*found.skipped, *edit.skipped))
+    written = edit.changed and not dry_run
+    if written:
+        config_module.save_config_text(config.path, edit.text, original)
+    return ImportResult(edit, found.format, found.folders, unmatched, written)
+
+
+def export_opml(config: Config, *, clock: Clock = system_clock) -> str:
+    """OPML 2.0 of every source, grouped by person, with the feed a reader should follow:
+    the feed discovered on a page, a redirect's target, a Mastodon account's RSS."""
+    known = {h.url: h.fetch_url for h in _stored_health(config) if h.fetch_url}
+    feed_urls: dict[str, str] = {}
+    for source in config.sources:
+        if source.kind is SourceKind.MASTODON:
+            feed_urls[source.url] = mastodon.rss_url(*mastodon.profile_parts(source.url))
+        elif source.url in known:
+            feed_urls[source.url] = known[source.url]
+    return subscriptions.write_opml(config, feed_urls, clock())
+
+
+def _stored_health(config: Config) -> list[SourceHealth]:
+    """What the store knows of the sources; nothing when it cannot tell (no database yet)."""
+    try:
+        return source_health(config)
+    except PlnError:
+        return []
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """What reading a source before adding it found."""
+
+    kind: SourceKind
+    title: str | None  # the feed's title, the account's display name
+    posts: int
+    feed_url: str | None  # the feed found on a page, or the RSS of an account read through it
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AddResult:
+    edit: SourcesEdit
+    person: str
+    check: SourceCheck | None  # None: not checked (--no-check), or already followed
+    already: SkippedSource | None = None  # the source is already in sources.yaml
+
+
+def add_source(
+    config: Config,
+    target: str,
+    *,
+    name: str | None = None,
+    topics: Sequence[str] = (),
+    check: bool = True,
+    clock: Clock = system_clock,
+) -> AddResult:
+    """Add one feed, page or Mastodon account to sources.yaml, once it is seen to work.
+
+    ``target`` is a URL or ``@user@host``. A profile URL is tried as a Mastodon account
+    first, then as a feed or a page naming one. Raises ConfigError for a target that is no
+    source at all or an unknown topic (bad usage), and FetchError or ParseError when the
+    source cannot be read (nothing is written then).
+    """
+    _require_topics(config, topics)
+    candidates = _add_candidates(target)
+    first = candidates[0]
+    owner = config_module.followed_by(config, first)
+    if owner is not None:
+        reason = f"already in sources.yaml, under {owner}"
+        skipped = SkippedSource(first.url, owner, reason)
+        original = config_module.read_config_text(config.path)
+        return AddResult(SourcesEdit(original, False, skipped=(skipped,)), owner, None, skipped)
+    chosen, found = first, None
+    if check:
+        chosen, found = asyncio.run(_check_candidates(config, candidates, clock))
+    person = NewPerson(name or _name_for(chosen, found), (chosen,), tuple(topics))
+    original = config_module.read_config_text(config.path)
+    edit = config_module.add_people(original, config.path, [person])
+    if edit.changed:
+        config_module.save_config_text(config.path, edit.text, original)
+    written_as = edit.added[0].person if edit.added else person.name
+    already = edit.skipped[0] if edit.skipped and not edit.changed else None
+    return AddResult(edit, written_as, found, already)
+
+
+def _require_topics(config: Config, topics: Sequence[str]) -> None:
+    known = [topic.slug for topic in config.topics]
+    for slug in topics:
+        if slug not in known:
+            listed = ", ".join(known) if known else "none are defined under topics:"
+            raise ConfigError(f"unknown topic {slug!r} (the topics are: {listed})", key="--topic")
+
+
+def _add_candidates(target: str) -> list[NewSource]:
+    """What ``target`` may be, most likely first; ConfigError when it cannot be a source."""
+    text = target.strip()
+    if text.startswith("@"):
+        config_module.parse_source(text, "", key="source")  # a clear error for a bad handle
+        return [NewSource(text, SourceKind.MASTODON)]
+    source = config_module.parse_source(text, "", key="source")
+    feed = NewSource(source.url, SourceKind.FEED)
+    try:
+        mastodon.profile_parts(source.url)
+    except ValueError:
+        return [feed]
+    return [NewSource(source.url, SourceKind.MASTODON), feed]
+
+
+async def _check_candidates(
+    config: Config, candidates: Sequence[NewSource], clock: Clock
+) -> tuple[NewSource, SourceCheck]:
+    """The first candidate that reads as a source; the last one's error when none does."""
+    problems: list[PlnError] = []
+    async with Fetcher(config.fetch) as fetcher:
+        for candidate in candidates:
+            try:
+                return candidate, await _check_one(fetcher, candidate, clock)
+            except PlnError as exc:
+                problems.append(exc)
+    if len(problems) == 1:
+        raise problems[0]
+    as_account, as_feed = (_message(problem) for problem in problems[:2])
+    raise ParseError(
+        candidates[0].url, f"neither a Mastodon account ({as_account}) nor a feed ({as_feed})"
+    )
+
+
+async def _check_one(fetcher: Fetcher, candidate: NewSource, clock: Clock) -> SourceCheck:
+    """Read the source as a fetch would (the same code), storing nothing."""
+    source = config_module.parse_source(_candidate_value(candidate), "", key="source")
+    if source.kind is SourceKind.MASTODON:
+        budget = mastodon.InstanceBudget()
+        read = await mastodon.read_account(fetcher, source, MastodonCursor(), budget, clock())
+        account = read.account
+        rss = mastodon.rss_url(*mastodon.profile_parts(source.url))
+        return SourceCheck(
+            kind=SourceKind.MASTODON,
+            title=(account.display_name or None) if account else None,
+            posts=len(read.posts),
+            feed_url=rss if read.cursor.via == "rss" else None,
+            notes=read.notes,
+        )
+    state = SourceState(id=0, url=source.url, kind=source.kind, person="")
+    fetched = await _read_source(fetcher, None, state)
+    feed = fetched.feed
+    return SourceCheck(
+        kind=source.kind,
+        title=feed.title if feed else None,
+        posts=len(feed.posts) if feed else 0,
+        feed_url=fetched.fetch_url,
+        notes=fetched.notes,
+    )
+
+
+def _candidate_value(candidate: NewSource) -> object:
+    if candidate.kind is SourceKind.MASTODON:
+        return {"mastodon": candidate.url}
+    return candidate.url
+
+
+def _name_for(source: NewSource, found: SourceCheck | None) -> str:
+    """A person's name when none was given: what the source calls itself, else its address."""
+    if found is not None and found.title and found.title.strip():
+        return " ".join(found.title.split())
+    if source.kind is SourceKind.MASTODON:
+        if source.url.startswith("@"):
+            return source.url
+        base, user = mastodon.profile_parts(source.url)
+        return f"@{user}@{base.split('://', 1)[1]}"
+    return source.url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def fix_redirects(config: Config, *, dry_run: bool = False) -> SourcesEdit:
+    """Write the permanent redirects the sources reported into sources.yaml.
+
+    The store then moves each source's history to its new URL on the next fetch (it
+    recognizes a redirect target appearing in the file), so nothing is fetched twice.
+    """
+    moves = {
+        h.url: h.redirect_to
+        for h in source_health(config)
+        if h.active and h.redirect_to and not h.gone
+    }
+    original = config_module.read_config_text(config.path)
+    edit = config_module.replace_sources(original, config.path, moves)
+    if edit.changed and not dry_run:
+        config_module.save_config_text(config.path, edit.text, original)
+    return edit
+
+
+def health_report(config: Config, *, clock: Clock = system_clock) -> HealthReport:
+    """Every source's health, and what in it needs the person who keeps sources.yaml."""
+    return health.assess(source_health(config), clock())
+
+
+# ── logs ─────────────────────────────────────────────────────────────────────────────────
+#
+# Every source's outcome is logged at INFO (failures at WARNING), naming the person and the
+# source, so a --log-file holds the whole story of a scheduled run. The CLI's console shows
+# the same outcomes its own way (the progress lines), so it filters these records out.
+
+OUTCOME_LOGGER = "pln.sources"
+outcome_log = logging.getLogger(OUTCOME_LOGGER)
+
+
+class _LoggedProgress:
+    """Passes progress on, and logs each source's outcome."""
+
+    def __init__(self, inner: Progress) -> None:
+        self.inner = inner
+
+    def start(self, total: int) -> None:
+        outcome_log.info("fetching %s", _plural(total, "due source", "due sources"))
+        self.inner.start(total)
+
+    def source_done(self, outcome: SourceOutcome) -> None:
+        _log_outcome(outcome)
+        self.inner.source_done(outcome)
+
+
+def _log_outcome(outcome: SourceOutcome) -> None:
+    where = f"{outcome.person}: {outcome.url} ({outcome.kind.value})"
+    timing = f"{outcome.elapsed:.2f} s"
+    notes = "".join(f"; {note}" for note in outcome.notes)
+    status = outcome.status.value
+    if outcome.status in (SourceStatus.FAILED, SourceStatus.GONE):
+        outcome_log.warning("%s %s: %s [%s]%s", status, where, outcome.error, timing, notes)
+    elif outcome.status == SourceStatus.UPDATED:
+        counts = f"{outcome.new_posts} new, {outcome.updated_posts} updated"
+        outcome_log.info("%s %s: %s [%s]%s", status, where, counts, timing, notes)
+    else:
+        detail = f": {outcome.error}" if outcome.error else ""
+        outcome_log.info("%s %s%s [%s]%s", status, where, detail, timing, notes)
+
+
+def _log_summary(summary: FetchSummary) -> None:
+    outcome_log.info(
+        "fetch done in %.1f s: %d new posts, %d updated, %d unchanged, %d failed, %d gone, "
+        "%d skipped",
+        summary.elapsed,
+        summary.new_posts,
+        summary.updated_posts,
+        summary.count(SourceStatus.UNCHANGED),
+        summary.count(SourceStatus.FAILED),
+        summary.count(SourceStatus.GONE),
+        summary.count(SourceStatus.SKIPPED),
+    )
+
+
+# ── site ─────────────────────────────────────────────────────────────────────────────────
+
+# Trending terms on the home page: at most this many, over the last site.home_days days.
+SITE_TRENDS = 12
+
+
+def build(config: Config, *, clock: Clock = system_clock) -> site_module.BuildReport:
+    """Render the whole static site into output/; a failure leaves the previous one as it was.
+
+    Holds the site lock, so a build never reads a half-written fetch. Every page kind is one
+    query: the posts stream once, oldest first; people and source health are one query each.
+    """
+    renderer = Renderer(config.site_dir, config.site.tz)
+    with site_lock(config.site_dir, "build"):
+        trending = _site_trends(config, clock)
+        with Store.open(config.database_path) as store:
+            people = store.site_people()
+            public = {person.name for person in people}
+            health = [source for source in store.source_health() if source.person in public]
+            # An excerpt, or a short toot shown whole, needs no more text than this.
+            words = config.site.excerpt_words * digest_module.TOOT_WHOLE_FACTOR
+            source = site_module.SiteInput(
+                config=config,
+                posts=store.site_posts(text_chars=words * 12 + 200),
+                people=people,
+                health=health,
+                now=clock(),
+                trends=trending,
+            )
+            return site_module.build_site(source, renderer)
+
+
+def _site_trends(config: Config, clock: Clock) -> list[str]:
+    """The trending terms for the home page; none when topics cannot say (yet)."""
+    finder = globals().get("trends")  # from the topics issue; the site works without it
+    if finder is None:
+        return []
+    try:
+        found = finder(config, config.site.home_days, clock=clock)
+    except PlnError as exc:
+        log.warning("trending terms left off the home page: %s", exc)
+        return []
+    terms = getattr(found, "terms", found) or ()
+    return [str(getattr(term, "term", term)) for term in terms][:SITE_TRENDS]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    summary: FetchSummary
+    build: site_module.BuildReport
+
+
+def run(
+    config: Config,
+    *,
+    clock: Clock = system_clock,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> RunResult:
+    """Fetch every due source, then build the site: the one command for a schedule."""
+    summary = fetch(config, clock=clock, progress=progress, force=force)
+    return RunResult(summary=summary, build=build(config, clock=clock))
+
+
+def serve(config: Config, port: int, ready: Callable[[str], None] | None = None) -> None:
+    """Preview output/ on 127.0.0.1 until interrupted."""
+    site_module.serve(config.output_path, port, ready=ready)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import sys
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,20 +25,26 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aggregator import __version__, app
-from aggregator.errors import ConfigError, InvalidQueryError, PlnError
+from aggregator.errors import ConfigError, InvalidQueryError, ParseError, PlnError
 from aggregator.models import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,
     Config,
     FetchSummary,
+    HealthReport,
     SearchHit,
     SourceHealth,
+    SourceKind,
     SourceOutcome,
+    SourcesEdit,
     SourceStatus,
+    Trends,
 )
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+_log = logging.getLogger("pln")
 
 
 @dataclass
@@ -55,12 +64,14 @@ def _errors_to_exit_status() -> Iterator[None]:
     try:
         yield
     except (ConfigError, InvalidQueryError) as exc:
+        _log.error("%s", exc, extra={"console": False})  # for --log-file: printed below
         click.echo(f"error: {exc}", err=True)
         # The config loader attaches every further problem it found as a note.
         for note in getattr(exc, "__notes__", ()):
             click.echo(f"error: {note}", err=True)
         sys.exit(EXIT_USAGE)
     except PlnError as exc:
+        _log.error("%s", exc, extra={"console": False})  # for --log-file: printed below
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAILED)
 
@@ -83,9 +94,18 @@ class PlnGroup(click.Group):
 )
 @click.option("-v", "--verbose", count=True, help="Say more: per-source detail and timings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only what needs a person: errors.")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="PLN_LOG_FILE",
+    help="Also append a log to this file: every source's outcome with timings, and every "
+    "error, at INFO with timestamps (whatever -v or -q say).",
+)
 @click.version_option(__version__, prog_name="pln")
 @click.pass_context
-def cli(ctx: click.Context, site_dir: Path, verbose: int, quiet: bool) -> None:
+def cli(
+    ctx: click.Context, site_dir: Path, verbose: int, quiet: bool, log_file: Path | None
+) -> None:
     """pln: a daily digest of your one-way professional learning network.
 
     Follow the blogs, feeds and Mastodon accounts of the people you learn from; pln fetches
@@ -96,6 +116,8 @@ def cli(ctx: click.Context, site_dir: Path, verbose: int, quiet: bool) -> None:
     """
     verbosity = -1 if quiet else verbose
     _configure_logging(verbosity)
+    if log_file is not None:
+        _log_to_file(ctx, log_file, site_dir)  # see "logs" below
     ctx.obj = Context(
         site_dir=site_dir,
         verbosity=verbosity,
@@ -106,7 +128,15 @@ def cli(ctx: click.Context, site_dir: Path, verbose: int, quiet: bool) -> None:
 
 def _configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # The console shows each source's outcome its own way (progress lines), not as a log.
+    console = _StderrHandler()
+    console.addFilter(_not_an_outcome)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[console]
+    )
+    logging.getLogger("pln").setLevel(logging.NOTSET)  # --log-file raises it, per command
+    # Every HTTP request is -vv detail: -v is about sources, not requests.
+    logging.getLogger("httpx").setLevel(logging.NOTSET if verbosity >= 2 else logging.WARNING)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -156,6 +186,74 @@ def fetch(ctx: Context, force: bool) -> None:
     with _progress(ctx) as progress:
         summary = app.fetch(config, progress=progress, force=force)
     _print_summary(ctx, summary)
+
+
+# ── site ─────────────────────────────────────────────────────────────────────────────────
+
+
+@cli.command()
+@pass_context
+def build(ctx: Context) -> None:
+    """Render the static site into output/ (site.output moves it).
+
+    The whole site is written beside output/ and swapped in, so a failed build leaves the
+    previous site as it was; files whose content did not change keep their modification
+    time, so a deploy by rsync uploads only what changed.
+    """
+    report = app.build(ctx.config())
+    _print_build(ctx, report)
+
+
+@cli.command()
+@click.option("--strict", is_flag=True, help="Exit 1 when any source failed (after building).")
+@click.option("--force", is_flag=True, help="Also fetch sources that are backing off after errors.")
+@pass_context
+def run(ctx: Context, strict: bool, force: bool) -> None:
+    """Fetch every source that is due, then build the site: the command for a schedule.
+
+    A failed source is reported and the site is built all the same; with --strict the
+    exit status is then 1, so a scheduler can tell someone.
+    """
+    config = ctx.config()
+    with _progress(ctx) as progress:
+        summary = app.fetch(config, progress=progress, force=force)
+    _print_summary(ctx, summary)
+    _print_build(ctx, app.build(config))
+    if strict and summary.failed:
+        click.echo(f"error: {_plural(len(summary.failed), 'source')} failed (--strict)", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="The port on 127.0.0.1 (0 picks a free one).",
+)
+@pass_context
+def serve(ctx: Context, port: int) -> None:
+    """Preview the built site (output/) on 127.0.0.1 until Ctrl+C."""
+    config = ctx.config()
+
+    def ready(url: str) -> None:
+        click.echo(f"Serving {config.output_path} at {url} (Ctrl+C to stop)")
+
+    app.serve(config, port, ready=ready)
+
+
+def _print_build(ctx: Context, report: Any) -> None:
+    if ctx.verbosity < 0:
+        return
+    click.echo(
+        f"Built {report.output} in {report.elapsed:.1f} s: "
+        f"{_plural(report.pages, 'page')} from {_plural(report.posts, 'post')} "
+        f"over {_plural(report.days, 'day')}; {report.changed} files changed, "
+        f"{report.unchanged} unchanged, {report.removed} removed."
+    )
+    if not report.search_indexed:
+        click.echo("  search: no index (the pagefind package is not installed)", err=True)
 
 
 class _LineProgress:
@@ -242,12 +340,18 @@ def _print_summary(ctx: Context, summary: FetchSummary) -> None:
             parts.append(f"{summary.count(SourceStatus.GONE)} gone")
         if skipped:
             parts.append(f"{skipped} skipped (gone or backing off; see `pln sources`)")
+        parts.extend(_full_text_parts(summary))
         fetched = len(summary.outcomes) - skipped
         click.echo(
             f"Fetched {_plural(fetched, 'source')} in {summary.elapsed:.1f} s: "
             + ", ".join(parts)
             + "."
         )
+        if summary.retagged:  # topics: the definitions changed since the last fetch
+            click.echo(
+                f"The topics changed since the last fetch: {_plural(summary.retagged, 'post')} "
+                "tagged again."
+            )
     # Failures are what a person must see, even with -q; -v printed them as they happened.
     if ctx.verbosity < 1:
         for outcome in summary.outcomes:
@@ -273,18 +377,43 @@ def _print_summary(ctx: Context, summary: FetchSummary) -> None:
     show_default=True,
     help="text for a person, json for a script.",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Also say, per source, how many posts got their full text from their page and "
+    "which kept the feed's text because their page could not be extracted.",
+)
+@click.option(
+    "--fix-redirects",
+    is_flag=True,
+    help="Write the permanent redirects the sources reported into sources.yaml (comments "
+    "and everything else in the file stay as they are); their history moves along.",
+)
 @pass_context
-def sources(ctx: Context, output_format: str) -> None:
-    """Every source with its health: last success, last error, posts, redirects, gone."""
+def sources(ctx: Context, output_format: str, verbose: int, fix_redirects: bool) -> None:
+    """Every source with its health: last success, last error, posts, redirects, gone.
+
+    Then what needs you: permanent redirects to copy into sources.yaml (--fix-redirects
+    does it), sources gone, sources failing for more than a week, people quiet for 90 days.
+    """
+    if verbose:  # `pln sources -v` means the same as `pln -v sources`
+        ctx.verbosity = max(ctx.verbosity, 0) + verbose
     config = ctx.config()
-    health = app.source_health(config)
+    if fix_redirects:
+        _fix_redirects(ctx, config)
+        return
+    report = app.health_report(config)  # see "source health" below
+    health = list(report.sources)
     if output_format == "json":
-        click.echo(json.dumps([_health_json(h) for h in health], indent=2, ensure_ascii=False))
+        rows = [{**_health_json(h), **_attention_json(h, report)} for h in health]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not health:
         click.echo("No source fetched yet: run `pln fetch`.")
         return
     _print_health_table(ctx, config, health)
+    _print_attention(ctx, config, report)
 
 
 def _health_status(health: SourceHealth) -> str:
@@ -317,6 +446,9 @@ def _health_json(health: SourceHealth) -> dict[str, Any]:
         "gone": health.gone,
         "redirect_to": health.redirect_to,
         "active": health.active,
+        "articles_extracted": health.articles_extracted,
+        "articles_failed": health.articles_failed,
+        "article_error": health.article_error,
     }
 
 
@@ -346,9 +478,40 @@ def _print_health_table(ctx: Context, config: Config, rows: list[SourceHealth]) 
                 f"    [yellow]moved permanently to {escape(health.redirect_to)}: "
                 "update sources.yaml[/yellow]"
             )
+        if ctx.verbosity >= 1:
+            _print_full_text(ctx, health)
 
 
 _STATUS_STYLE = {"ok": "green", "failing": "red", "gone": "red", "removed": "dim"}
+
+
+# ── full text ──
+
+
+def _full_text_parts(summary: FetchSummary) -> list[str]:
+    """For the fetch summary: articles extracted from posts' pages, pages that failed."""
+    extracted = sum(outcome.articles_extracted for outcome in summary.outcomes)
+    failed = sum(outcome.articles_failed for outcome in summary.outcomes)
+    parts = [f"{_plural(extracted, 'article')} extracted"] if extracted else []
+    if failed:
+        parts.append(
+            f"{_plural(failed, 'page')} not extracted (feed text kept; see `pln sources -v`)"
+        )
+    return parts
+
+
+def _print_full_text(ctx: Context, health: SourceHealth) -> None:
+    """What extracting the posts' pages gave: articles, and posts left with the feed's text."""
+    if not (health.articles_extracted or health.articles_failed):
+        return
+    line = f"    full text: {_plural(health.articles_extracted, 'article')} extracted"
+    if health.articles_failed:
+        line += (
+            f" · [yellow]{_plural(health.articles_failed, 'post')} kept the feed's text: "
+            f"the page could not be extracted ({escape(health.article_error or 'unknown')})"
+            "[/yellow]"
+        )
+    ctx.out.print(line)
 
 
 def _local_time(moment: datetime | None, tz: tzinfo) -> str:
@@ -360,18 +523,44 @@ def _local_time(moment: datetime | None, tz: tzinfo) -> str:
 
 @cli.command()
 @click.argument("query")
-@click.option("--topic", help="Only posts tagged with this topic slug.")
-@click.option("--person", help="Only posts of this person (name or slug).")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this day (YYYY-MM-DD).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this day, included.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--sort", type=click.Choice(["rank", "date"]), default="rank", show_default=True)
+@click.option(
+    "--topic", metavar="SLUG", help="Only posts tagged with this topic (its slug or its name)."
+)
+@click.option("--person", metavar="NAME", help="Only posts of this person (name or slug).")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="From this day on (YYYY-MM-DD, in site.timezone).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Up to this day, included (YYYY-MM-DD, in site.timezone).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most N results."
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["rank", "date"]),
+    default="rank",
+    show_default=True,
+    help="rank: best match first (a title counts most; ties go to the newer post); "
+    "date: newest first.",
+)
 @click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
+    help="text for a person, json for a script (fields in README.md, Search).",
+)
+@click.option(
+    "--pager/--no-pager",
+    default=True,
+    show_default=True,
+    help="Page text longer than the terminal through $PAGER (or less).",
 )
 @pass_context
 def search(
@@ -384,28 +573,58 @@ def search(
     limit: int,
     sort: str,
     output_format: str,
+    pager: bool,
 ) -> None:
     """Search everything ever fetched.
 
     QUERY uses SQLite FTS5 syntax: words (all must match), "a phrase", prefix*, OR, NOT,
-    and column filters such as title:drought. A query that is not valid syntax is searched
-    as plain words.
+    AND, parentheses, and column filters: title:, text:, author:, categories: (as in
+    title:drought). Words match their other forms (water finds waters) and accents are
+    ignored (cafe finds café). A query that is not valid syntax (a stray quote, e-learning,
+    it's) is searched as plain words.
+
+    \b
+    Examples:
+      pln search drought
+      pln search '"water quality" OR watershed' --since 2026-01-01
+      pln search 'recycl* NOT plastic' --topic circular-economy --sort date
+      pln search title:solar --person "Alice Example" --format json
     """
     config = ctx.config()
+    if since and until and since > until:
+        raise click.BadParameter("the day is after --until", param_hint="--since")
     hits = app.search(
         config,
         query,
         limit=limit,
         sort=sort,
         person=person,
-        topic=topic,
+        topic=_topic_slug(config, topic) if topic else None,
         since=_day(since),
         until=_day(until),
     )
     if output_format == "json":
         click.echo(json.dumps([_hit_json(hit) for hit in hits], indent=2, ensure_ascii=False))
         return
-    _print_hits(ctx, config, hits)
+    _show_hits(config, hits, pager)
+    if not hits and person and not _known_person(config, person):
+        click.echo(
+            f"(No one named {person!r} in sources.yaml: --person takes a name or a slug.)", err=True
+        )
+
+
+def _known_person(config: Config, wanted: str) -> bool:
+    return any(wanted.casefold() in (p.name.casefold(), p.slug) for p in config.people)
+
+
+def _topic_slug(config: Config, wanted: str) -> str:
+    """The slug of the topic named by its slug or its name; a usage error when none is."""
+    for topic in config.topics:
+        if wanted.casefold() in (topic.slug.casefold(), topic.name.casefold()):
+            return topic.slug
+    known = ", ".join(topic.slug for topic in config.topics)
+    hint = f"the topics are: {known}" if known else "sources.yaml defines no topics"
+    raise click.BadParameter(f"no topic {wanted!r} ({hint})", param_hint="--topic")
 
 
 def _day(value: datetime | None) -> date | None:
@@ -421,30 +640,474 @@ def _hit_json(hit: SearchHit) -> dict[str, Any]:
         "kind": hit.kind.value,
         "published": _iso(hit.published),
         "topics": list(hit.topics),
+        "topic_terms": {tag.slug: list(tag.terms) for tag in hit.tags},
         "snippet": _plain_snippet(hit.snippet),
         "rank": hit.rank,
     }
 
 
 def _plain_snippet(snippet: str) -> str:
-    return snippet.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "")
+    return " ".join(snippet.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "").split())
 
 
-def _print_hits(ctx: Context, config: Config, hits: list[SearchHit]) -> None:
+def _styled_output() -> bool:
+    """Bold and colour only for a terminal, and never when NO_COLOR is set (no-color.org);
+    FORCE_COLOR asks for them even through a pipe."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return _stdout_is_terminal()
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _show_hits(config: Config, hits: list[SearchHit], pager: bool) -> None:
     if not hits:
         click.echo("No match.", err=True)
         return
+    styled = _styled_output()
+    terminal = shutil.get_terminal_size()
+    text = format_hits(hits, config, styled=styled, width=min(terminal.columns, 100))
+    if pager and _stdout_is_terminal() and text.count("\n") >= terminal.lines:
+        click.echo_via_pager(text, color=styled)
+    else:
+        click.echo(text, nl=False, color=styled)
+
+
+def format_hits(hits: list[SearchHit], config: Config, *, styled: bool, width: int = 100) -> str:
+    """Search hits for a person: title, person and day, topics with the terms that earned
+    them, the link, and the snippet with the matched words in bold (when ``styled``)."""
+
+    def style(text: str, **styles: Any) -> str:
+        return click.style(text, **styles) if styled else text
+
     tz = config.site.tz
+    blocks = []
     for number, hit in enumerate(hits, 1):
+        lines = [style(f"{number}. {hit.title or '(untitled)'}", bold=True)]
         when = hit.published.astimezone(tz).strftime("%Y-%m-%d") if hit.published else ""
-        meta = " · ".join(part for part in (hit.person, when, " ".join(hit.topics)) if part)
-        snippet = escape(" ".join(hit.snippet.split()))
-        snippet = snippet.replace(HIGHLIGHT_START, "[bold]").replace(HIGHLIGHT_END, "[/bold]")
-        ctx.out.print(f"[bold]{number}. {escape(hit.title or '(untitled)')}[/bold]")
-        ctx.out.print(f"   {escape(meta)}")
+        lines.append("   " + " · ".join(part for part in (hit.person, when) if part))
+        if hit.tags:
+            lines.append("   " + style(_describe_tags(hit), fg="cyan"))
         if hit.url:
-            ctx.out.print(f"   {escape(hit.url)}")
-        ctx.out.print(f"   {snippet}\n")
+            lines.append("   " + style(hit.url, fg="blue"))
+        lines.extend(_snippet_lines(hit.snippet, styled, width))
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def _describe_tags(hit: SearchHit) -> str:
+    """``water: drought, watershed; energy: via Alice`` (via: the person's own topics)."""
+    return "; ".join(
+        f"{tag.slug}: {', '.join(tag.terms) if tag.terms else 'via ' + hit.person}"
+        for tag in hit.tags
+    )
+
+
+def _snippet_lines(snippet: str, styled: bool, width: int) -> list[str]:
+    flat = " ".join(snippet.split())
+    if not flat:
+        return []
+    lines = textwrap.wrap(flat, width=max(width, 40), initial_indent="   ", subsequent_indent="   ")
+    start, end = ("\x1b[1m", "\x1b[22m") if styled else ("", "")
+    # A highlight may span a line break: close it at the end of the line, reopen it after.
+    marked = []
+    open_mark = False
+    for line in lines:
+        if open_mark:
+            line = "   " + HIGHLIGHT_START + line[3:]
+        open_mark = line.rfind(HIGHLIGHT_START) > line.rfind(HIGHLIGHT_END)
+        if open_mark:
+            line += HIGHLIGHT_END
+        marked.append(line.replace(HIGHLIGHT_START, start).replace(HIGHLIGHT_END, end))
+    return marked
+
+
+# ── topics: retag, trends ────────────────────────────────────────────────────────────────
+
+
+@cli.command()
+@pass_context
+def retag(ctx: Context) -> None:
+    """Tag every stored post again by the topics of sources.yaml.
+
+    `pln fetch` does this by itself, once, when the topics (or people's topics:) changed
+    since the last run; retag forces it, say to search a new topic before the next fetch.
+    """
+    config = ctx.config()
+    count = app.retag(config)
+    if ctx.verbosity < 0:
+        return
+    click.echo(
+        f"Tagged {_plural(count, 'post')} by {_plural(len(config.topics), 'topic')}"
+        + (":" if config.topics else ".")
+    )
+    counts = app.topic_counts(config)
+    for topic in config.topics:
+        click.echo(f"  {topic.slug}: {_plural(counts.get(topic.slug, 0), 'post')}")
+
+
+@cli.command()
+@click.option(
+    "--days",
+    type=click.IntRange(1, 366),
+    default=7,
+    show_default=True,
+    help="The recent window: the last N days.",
+)
+@click.option(
+    "--baseline",
+    "baseline_days",
+    type=click.IntRange(1, 3660),
+    default=app.TREND_BASELINE_DAYS,
+    show_default=True,
+    help="Compared with the N days before the window.",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most N words."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a person, json for a script (fields in README.md, Topics and trends).",
+)
+@pass_context
+def trends(ctx: Context, days: int, baseline_days: int, limit: int, output_format: str) -> None:
+    """What your network is writing about more than usual.
+
+    The words whose share of posts rose most in the last --days against the --baseline days
+    before, the most surprising rise first. Common English words and the words of your own
+    topics are left out; so is a word fewer than three recent posts hold, or (in a network
+    of several people) only one person wrote.
+    """
+    config = ctx.config()
+    found = app.trends(config, days, baseline_days=baseline_days, limit=limit)
+    if output_format == "json":
+        click.echo(json.dumps(_trends_json(found), indent=2, ensure_ascii=False))
+        return
+    _print_trends(found)
+
+
+def _trends_json(found: Trends) -> dict[str, Any]:
+    return {
+        "days": found.days,
+        "baseline_days": found.baseline_days,
+        "recent_posts": found.recent_posts,
+        "before_posts": found.before_posts,
+        "terms": [
+            {
+                "term": term.term,
+                "posts": term.posts,
+                "people": term.people,
+                "before_posts": term.before_posts,
+                "share": round(term.share, 6),
+                "before_share": round(term.before_share, 6),
+                "score": round(term.score, 3),
+            }
+            for term in found.terms
+        ],
+    }
+
+
+def _print_trends(found: Trends) -> None:
+    window = f"the last {_plural(found.days, 'day')}"
+    if not found.recent_posts:
+        click.echo(f"No posts in {window}: nothing to compare.")
+        return
+    if not found.before_posts:
+        click.echo(
+            f"No posts in the {found.baseline_days} days before {window}: trends need that "
+            "history to compare with."
+        )
+        return
+    click.echo(
+        f"Trending in {window} ({_plural(found.recent_posts, 'post')}), against the "
+        f"{found.baseline_days} days before ({_plural(found.before_posts, 'post')}):"
+    )
+    if not found.terms:
+        click.echo("  nothing stands out.")
+        return
+    width = max(len(term.term) for term in found.terms)
+    for number, term in enumerate(found.terms, 1):
+        click.echo(
+            f"{number:3}. {term.term:{width}}  {_plural(term.posts, 'post')} by "
+            f"{_plural(term.people, 'person', 'people')}; "
+            f"{term.before_share:.1%} of posts before, {term.share:.1%} now"
+        )
+
+
+# ── source health ────────────────────────────────────────────────────────────────────────
+
+
+def _attention_json(health: SourceHealth, report: HealthReport) -> dict[str, Any]:
+    """The fields of `sources --format json` that say what needs a person."""
+    quiet = {person.name for person in report.quiet}
+    failing_long = {h.url for h in report.failing_long}
+    return {
+        "failing_since": _iso(health.failing_since),
+        "failing_for_a_week": health.url in failing_long,
+        "person_last_post": _iso(report.last_posts.get(health.person)),
+        "person_quiet": health.active and health.person in quiet,
+    }
+
+
+def _print_attention(ctx: Context, config: Config, report: HealthReport) -> None:
+    """After the table: what needs the person who keeps sources.yaml, in one place."""
+    tz = config.site.tz
+    sections: list[tuple[str, list[str]]] = [
+        (
+            "Moved permanently: copy the new addresses into sources.yaml "
+            "(`pln sources --fix-redirects` does it)",
+            [f"{h.person}: {h.url} → {h.redirect_to}" for h in report.redirects],
+        ),
+        (
+            "Gone (the server answered 410 Gone): remove or replace them in sources.yaml",
+            [f"{h.person}: {h.url}" for h in report.gone],
+        ),
+        (
+            "Failing for more than a week: check the address, or remove them",
+            [
+                f"{h.person}: {h.url}: failing since {_local_time(h.failing_since, tz)}: "
+                f"{h.last_error}"
+                for h in report.failing_long
+            ],
+        ),
+        (
+            "Quiet for 90 days: no post from them since",
+            [
+                f"{q.name}: last post {_local_time(q.last_post, tz)}"
+                if q.last_post
+                else f"{q.name}: nothing posted at all"
+                for q in report.quiet
+            ],
+        ),
+    ]
+    shown = [(title, lines) for title, lines in sections if lines]
+    if not shown:
+        return
+    ctx.out.print("\n[bold]Needs your attention[/bold]")
+    for title, lines in shown:
+        ctx.out.print(f"  [yellow]{escape(title)}[/yellow]")
+        for line in lines:
+            ctx.out.print(f"    {escape(line)}")
+
+
+def _fix_redirects(ctx: Context, config: Config) -> None:
+    edit = app.fix_redirects(config)
+    for skipped in edit.skipped:
+        click.echo(f"  not changed: {skipped.person}: {skipped.source}: {skipped.reason}", err=True)
+    if not edit.changed:
+        if ctx.verbosity >= 0:
+            click.echo("No permanent redirect to copy: sources.yaml is up to date.")
+        return
+    if ctx.verbosity >= 0:
+        click.echo(f"Updated {_plural(len(edit.replaced), 'source')} in {config.path}:")
+        for old, new in edit.replaced:
+            click.echo(f"  {old} → {new}")
+        click.echo("Their history moves to the new addresses at the next `pln fetch`.")
+
+
+# ── moving in and out ────────────────────────────────────────────────────────────────────
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--folders",
+    type=click.Choice([mode.value for mode in app.FolderMode]),
+    default=app.FolderMode.AUTO.value,
+    show_default=True,
+    help="How OPML folders are read. groups: every feed is a person of its own, named by "
+    "its title, and a folder whose name is a topic gives them that topic. people: the "
+    "innermost folder is a person and its feeds are their sources. auto: people for a file "
+    "pln exported, groups for any other.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be added; change nothing.")
+@pass_context
+def import_(ctx: Context, file: Path, folders: str, dry_run: bool) -> None:
+    """Add people from an OPML file or a Mastodon following_accounts.csv.
+
+    FILE is a feed reader's OPML export, or the CSV of accounts you follow that Mastodon
+    exports (Preferences > Import and export). Sources already in sources.yaml, under any
+    person, are skipped and listed. sources.yaml keeps its comments and order: the new
+    people are added at the end of people:, and the file is checked before it is written.
+    """
+    config = ctx.config()
+    try:
+        data = file.read_bytes()
+        result = app.import_subscriptions(
+            config, data, str(file), folders=app.FolderMode(folders), dry_run=dry_run
+        )
+    except OSError as exc:
+        raise click.FileError(str(file), exc.strerror or str(exc)) from exc
+    except ParseError as exc:  # the file is not what the command takes: bad usage
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    _print_import(ctx, result)
+
+
+def _print_import(ctx: Context, result: app.ImportResult) -> None:
+    edit = result.edit
+    how = f" (folders read as {result.folders.value})" if result.folders else ""
+    if not edit.added and ctx.verbosity >= 0:
+        click.echo(f"Read {result.format}{how}. Nothing new to add: sources.yaml is unchanged.")
+    elif ctx.verbosity >= 0:
+        verb = "Added" if result.written else "Would add"
+        where = "to sources.yaml" if result.written or not edit.changed else "(--dry-run)"
+        new = len(edit.new_people)
+        click.echo(
+            f"Read {result.format}{how}. {verb} {_plural(len(edit.added), 'source')} {where}: "
+            f"{_plural(new, 'new person', 'new people')}, "
+            f"{_plural(len(edit.added) - _new_people_sources(edit), 'source')} "
+            "for people already there."
+        )
+        for source in edit.added:
+            click.echo(f"  + {source.person}: {source.url}")
+    if edit.skipped and ctx.verbosity >= 0:
+        click.echo(f"Skipped {len(edit.skipped)}:")
+        for skipped in edit.skipped:
+            person = f" ({skipped.person})" if skipped.person else ""
+            click.echo(f"  = {skipped.source}{person}: {skipped.reason}")
+    if result.unmatched_groups and ctx.verbosity >= 0:
+        click.echo(
+            "Folders and tags that name no topic (not used): "
+            + ", ".join(result.unmatched_groups)
+        )
+    if result.written and ctx.verbosity >= 0:
+        click.echo("Next: `pln check`, then `pln fetch`.")
+
+
+def _new_people_sources(edit: SourcesEdit) -> int:
+    new = set(edit.new_people)
+    return sum(1 for source in edit.added if source.person in new)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the OPML to this file instead of standard output.",
+)
+@pass_context
+def export(ctx: Context, output: Path | None) -> None:
+    """OPML 2.0 of every source, grouped by person, to standard output.
+
+    Any feed reader imports it. A page is exported as the feed found on it, a source that
+    moved as its new address, and a Mastodon account as its RSS feed (https://host/@user.rss).
+    `pln import` of this file gives the same people back.
+    """
+    text = app.export_opml(ctx.config())
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.FileError(str(output), exc.strerror or str(exc)) from exc
+
+
+@cli.command()
+@click.argument("target", metavar="URL|@USER@HOST")
+@click.option(
+    "--name",
+    help="The person's name; default: the feed's title or the account's display name. "
+    "A person of that name already in sources.yaml gets the source.",
+)
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    metavar="SLUG",
+    help="A topic every post of theirs carries (a slug under topics:); repeatable.",
+)
+@click.option("--no-check", is_flag=True, help="Add it without reading it first (offline).")
+@pass_context
+def add(
+    ctx: Context, target: str, name: str | None, topics: tuple[str, ...], no_check: bool
+) -> None:
+    """Add one feed, web page or Mastodon account to sources.yaml, once it is seen to work.
+
+    URL is a feed, a page that names its feed, or a Mastodon profile (https://host/@user);
+    @user@host is a Mastodon account. It is read first, as `pln fetch` would read it: a
+    URL that is no feed and names none, or an account that cannot be found, is refused
+    (exit 1) and nothing is written. sources.yaml keeps its comments and order.
+    """
+    config = ctx.config()
+    result = app.add_source(config, target, name=name, topics=topics, check=not no_check)
+    if result.already is not None:
+        click.echo(f"{target} is {result.already.reason}: nothing changed.")
+        return
+    if ctx.verbosity < 0:
+        return
+    (source,) = result.edit.added
+    new = result.person in result.edit.new_people
+    whom = f"a new person, {result.person}" if new else f"{result.person}, already there"
+    click.echo(f"Added {source.url} to {config.path}, for {whom}.")
+    if result.check is not None:
+        click.echo(f"  {_describe_check(result.check)}")
+        for note in result.check.notes:
+            click.echo(f"  {note}")
+
+
+def _describe_check(check: app.SourceCheck) -> str:
+    """What was found, in a line; the reader's own notes (feed found, moved) follow it."""
+    title = f' "{check.title}"' if check.title else ""
+    posts = _plural(check.posts, "post")
+    if check.kind is SourceKind.MASTODON:
+        via = f", read through its RSS feed {check.feed_url}" if check.feed_url else ""
+        return f"A Mastodon account{title}: {posts} to fetch{via}."
+    return f"A feed{title}: {posts} to fetch."
+
+
+# ── logs ─────────────────────────────────────────────────────────────────────────────────
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Logs to whatever sys.stderr is when a record comes (click's test runner swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stderr)
+        super().emit(record)
+
+
+def _not_an_outcome(record: logging.LogRecord) -> bool:
+    """Outcomes, and the lines that open and close a log file, are not for the console."""
+    return not record.name.startswith(app.OUTCOME_LOGGER) and getattr(record, "console", True)
+
+
+def _log_to_file(ctx: click.Context, log_file: Path, site_dir: Path) -> None:
+    """Append pln's own log, at INFO with timestamps, to ``log_file`` for this command."""
+    try:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot open it: {exc.strerror or exc}", param_hint="--log-file"
+        ) from exc
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("pln")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if logger.getEffectiveLevel() > logging.INFO else logger.level)
+    pid, command = os.getpid(), ctx.invoked_subcommand
+    file_only = {"console": False}
+    _log.info("pln %s (process %d, site %s)", command, pid, site_dir, extra=file_only)
+
+    def close() -> None:
+        _log.info("pln done (process %d)", pid, extra=file_only)
+        logger.removeHandler(handler)
+        handler.close()
+
+    ctx.call_on_close(close)
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────

@@ -15,14 +15,17 @@ from __future__ import annotations
 import difflib
 import enum
 import hashlib
+import io
+import json
 import math
 import os
 import re
 import shlex
+import stat
 import string
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from email.utils import parseaddr
 from pathlib import Path
@@ -31,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import TaggedScalar
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
@@ -43,21 +46,30 @@ from .models import (
     EmailConfig,
     FetchConfig,
     FullText,
+    NewPerson,
+    NewSource,
     PersonConfig,
     SiteConfig,
+    SkippedSource,
     SmtpConfig,
     SmtpSecurity,
     SourceConfig,
     SourceKind,
+    SourcesEdit,
     TopicConfig,
 )
 
 __all__ = [
     "CONFIG_NAME",
+    "add_people",
     "find_config",
+    "followed_by",
     "load_config",
     "parse_config",
     "parse_source",
+    "read_config_text",
+    "replace_sources",
+    "save_config_text",
     "slugify",
     "starter_text",
 ]
@@ -1151,3 +1163,663 @@ def _known_topic(item: object, known: dict[str, str]) -> str:
         raise _Invalid(f"unknown topic {text!r}: name a topic by its slug, {slug!r}")
     hint = _did_you_mean(text, list(known)) or f" (the topics are: {', '.join(known)})"
     raise _Invalid(f"unknown topic {text!r}{hint}")
+
+
+# ── editing sources.yaml ─────────────────────────────────────────────────────────────────
+#
+# `pln import`, `pln add` and `pln sources --fix-redirects` change the user's own file, so
+# they splice: ruamel.yaml's round-trip loader says where each person, list and URL sits,
+# ruamel.yaml renders the new entries, and the text changes only there. Every other byte
+# (comments, blank lines, quoting, alignment) stays as the user wrote it; dumping the whole
+# document instead would move trailing comments (such as a commented-out email: section)
+# and blank lines. Where a splice has no place to go (a list in flow style, `[a, b]`), the
+# round-trip document is changed and dumped whole. Either way the new text is read back with
+# parse_config and must hold exactly the sources intended, or nothing is written.
+
+
+def read_config_text(path: Path) -> str:
+    """The text of ``path`` (a ConfigError when it cannot be read), for editing."""
+    return _read_text(path)
+
+
+def add_people(text: str, path: Path, people: Sequence[NewPerson]) -> SourcesEdit:
+    """Add ``people`` to the sources.yaml ``text``; skip sources it already has.
+
+    A person whose name is already in the file (in any letter case) gets the new sources and
+    topics; a new name whose slug is taken is told apart by the host of its first source.
+    Raises ConfigError when ``text`` is invalid, or the edit would make it so.
+    """
+    data = _editable(text, path)
+    book = _PeopleBook.of(data, path)
+    for person in people:
+        book.add(person)
+    planned = [entry for entry in book.entries if entry.values or entry.topics]
+    if not planned:
+        return SourcesEdit(text=text, changed=False, skipped=tuple(book.skipped))
+    expected = book.expected()
+    new_text = _splice_people(text, data, planned)
+    if new_text is None or _holds(new_text, path) != expected:
+        new_text = _round_trip_people(text, planned)
+    _require(new_text, path, expected)
+    return SourcesEdit(
+        text=new_text,
+        changed=True,
+        added=tuple(source for entry in planned for source in entry.sources),
+        new_people=tuple(entry.name for entry in planned if entry.index is None),
+        skipped=tuple(book.skipped),
+    )
+
+
+def replace_sources(text: str, path: Path, moves: Mapping[str, str]) -> SourcesEdit:
+    """Write each source URL of ``moves`` (as pln identifies it) as its new URL, in place.
+
+    A new URL already followed elsewhere in the file is skipped. Options, comments and
+    quoting stay as they were.
+    """
+    data = _editable(text, path)
+    lines = text.splitlines(keepends=True)
+    owners = _owners(data, path)
+    expected = set(owners.items())
+    edits: list[_TextEdit] = []
+    replaced: list[tuple[str, str]] = []
+    skipped: list[SkippedSource] = []
+    for source, where in _located_sources(data, path):
+        target = moves.get(source.url)
+        if target is None or target == source.url:
+            continue
+        try:
+            moved = parse_source(_moved_value(where.entry, target), source.person, file=path)
+        except ConfigError as problem:
+            skipped.append(SkippedSource(target, source.person, problem.message))
+            continue
+        owner = owners.get(_source_identity(moved))
+        if owner is not None:
+            reason = f"{target} is already in sources.yaml, under {owner}"
+            skipped.append(SkippedSource(source.url, source.person, reason))
+            continue
+        edit = _replace_scalar(lines, where.line, where.column, target, len(edits))
+        if edit is None:
+            reason = "pln cannot rewrite this entry in place: change it by hand"
+            skipped.append(SkippedSource(source.url, source.person, reason))
+            continue
+        owners[_source_identity(moved)] = source.person
+        expected.discard((_source_identity(source), source.person))
+        expected.add((_source_identity(moved), source.person))
+        edits.append(edit)
+        replaced.append((source.url, moved.url))
+    if not edits:
+        return SourcesEdit(text=text, changed=False, skipped=tuple(skipped))
+    new_text = _apply(lines, edits)
+    _require(new_text, path, frozenset(expected))
+    return SourcesEdit(
+        text=new_text, changed=True, replaced=tuple(replaced), skipped=tuple(skipped)
+    )
+
+
+def followed_by(config: Config, source: NewSource) -> str | None:
+    """The person of ``config`` who already has ``source`` (the same feed or account)."""
+    try:
+        wanted = _source_identity(parse_source(_source_value(source), "", key="source"))
+    except ConfigError:
+        return None
+    return next((s.person for s in config.sources if _source_identity(s) == wanted), None)
+
+
+def save_config_text(path: Path, text: str, original: str) -> None:
+    """Write ``text`` over ``path`` atomically, if the file still holds ``original``.
+
+    A temporary file beside it is written, flushed to disk and renamed over it, so a crash
+    leaves either the old file or the new one, never half of one. The file's permissions are
+    kept, and a symbolic link is followed to the file it names.
+    """
+    target = path.resolve()
+    if _read_text(target) != original:
+        raise ConfigError(
+            "the file changed while pln was editing it: nothing was written; run the "
+            "command again",
+            file=path,
+        )
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        bom = b"\xef\xbb\xbf" if target.read_bytes().startswith(b"\xef\xbb\xbf") else b""
+        with open(temporary, "wb") as handle:
+            handle.write(bom + text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
+        os.replace(temporary, target)
+        _sync_directory(target.parent)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write the file: {error.strerror or error}", file=path) from error
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); harmless where directories cannot be opened."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+# What a file holds, for checking an edit: (source identity, person name) pairs.
+_Holdings = frozenset[tuple[str, str]]
+
+
+def _holds(text: str, path: Path) -> _Holdings | None:
+    try:
+        config = parse_config(text, path)
+    except ConfigError:
+        return None
+    return frozenset((_source_identity(s), s.person) for s in config.sources)
+
+
+def _require(text: str, path: Path, expected: _Holdings) -> None:
+    """Refuse an edit whose result is invalid, or holds other sources than intended."""
+    try:
+        config = parse_config(text, path)
+    except ConfigError as problem:
+        raise ConfigError(
+            f"the edited file would be invalid ({problem}); nothing was written", file=path
+        ) from problem
+    found = frozenset((_source_identity(s), s.person) for s in config.sources)
+    if found != expected:
+        raise ConfigError(
+            "pln could not edit this file as intended; nothing was written", file=path
+        )
+
+
+def _editable(text: str, path: Path) -> Mapping[Any, Any]:
+    data = _parse_yaml(text, path)
+    parse_config(text, path)  # edit only a valid file: its errors are the user's to see first
+    if not isinstance(data, Mapping):  # parse_config has refused anything else
+        raise ConfigError("expected a mapping of sections", file=path)
+    return data
+
+
+def _source_value(source: NewSource) -> object:
+    """How a new source is written: a bare string where that says it all."""
+    if source.kind is SourceKind.FEED:
+        return source.url
+    entry = CommentedMap()
+    if source.kind is SourceKind.BLOG:
+        entry["blog"] = source.url
+        return entry
+    if source.url.startswith("@") and not source.boosts:
+        return source.url
+    entry["mastodon"] = source.url
+    if source.boosts:
+        entry["boosts"] = True
+    return entry
+
+
+def _owners(data: Mapping[Any, Any], path: Path) -> dict[str, str]:
+    """Each source identity in the file, mapped to the name of the person who has it."""
+    return {_source_identity(source): source.person for source, _ in _located_sources(data, path)}
+
+
+@dataclass(frozen=True)
+class _Where:
+    entry: object  # the list item: a string, or a mapping with feed:/blog:/mastodon:
+    line: int  # 0-based, of the URL's scalar
+    column: int
+
+
+def _located_sources(data: Mapping[Any, Any], path: Path) -> Iterator[tuple[SourceConfig, _Where]]:
+    """Every source of the (valid) file, with where its URL is written."""
+    for person in _people_items(data):
+        name = str(person.get("name", "")).strip()
+        entries = person.get("sources")
+        if not isinstance(entries, list):
+            continue
+        for index, entry in enumerate(entries):
+            try:
+                source = parse_source(entry, name, file=path)
+                line, column = _url_position(entries, index, entry)
+            except (ConfigError, AttributeError, KeyError, TypeError, IndexError):
+                continue
+            yield source, _Where(entry, line, column)
+
+
+def _people_items(data: Mapping[Any, Any]) -> list[Mapping[Any, Any]]:
+    people = data.get("people")
+    if not isinstance(people, list):
+        return []
+    return [person for person in people if isinstance(person, Mapping)]
+
+
+def _url_position(entries: Any, index: int, entry: object) -> tuple[int, int]:
+    if isinstance(entry, Mapping):
+        key = next(name for name in _SOURCE_KINDS if name in entry)
+        line, column = entry.lc.value(key)  # type: ignore[attr-defined]
+    else:
+        line, column = entries.lc.item(index)
+    return int(line), int(column)
+
+
+def _moved_value(entry: object, url: str) -> object:
+    if isinstance(entry, Mapping):
+        moved = dict(entry)
+        key = next(name for name in _SOURCE_KINDS if name in entry)
+        moved[key] = url
+        return moved
+    return url
+
+
+# ── planning an addition ──
+
+
+@dataclass
+class _Planned:
+    """One person of the edit: already in the file (``index``) or new."""
+
+    name: str
+    index: int | None
+    known_topics: list[str]
+    values: list[object] = field(default_factory=list)  # source entries to write
+    sources: list[SourceConfig] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)  # slugs to add
+
+
+@dataclass
+class _PeopleBook:
+    """Who is in the file, which sources it has, and what the edit adds."""
+
+    path: Path
+    by_name: dict[str, _Planned]
+    slugs: set[str]
+    owners: dict[str, str]  # source identity → person name
+    entries: list[_Planned] = field(default_factory=list)
+    skipped: list[SkippedSource] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, data: Mapping[Any, Any], path: Path) -> _PeopleBook:
+        by_name: dict[str, _Planned] = {}
+        slugs: set[str] = set()
+        people = data.get("people")
+        for index, person in enumerate(people if isinstance(people, list) else []):
+            if not isinstance(person, Mapping):
+                continue
+            name = str(person.get("name", "")).strip()
+            topics = person.get("topics") or []
+            known = [str(t) for t in (topics if isinstance(topics, list) else [topics])]
+            by_name[name.casefold()] = _Planned(name, index, known)
+            slugs.add(str(person.get("slug") or slugify(name)))
+        return cls(path, by_name, slugs, _owners(data, path))
+
+    def add(self, person: NewPerson) -> None:
+        entry = self.by_name.get(person.name.casefold())
+        name = entry.name if entry else person.name
+        kept: list[tuple[object, SourceConfig]] = []
+        for new in person.sources:
+            value = _source_value(new)
+            try:
+                source = parse_source(value, name, file=self.path)
+            except ConfigError as problem:
+                self.skipped.append(SkippedSource(new.url, person.name, problem.message))
+                continue
+            owner = self.owners.get(_source_identity(source))
+            if owner is not None:
+                reason = f"already in sources.yaml, under {owner}"
+                self.skipped.append(SkippedSource(new.url, person.name, reason))
+                continue
+            self.owners[_source_identity(source)] = name
+            kept.append((value, source))
+        if not kept:
+            return
+        if entry is None:
+            entry = self._new_entry(person.name, kept[0][1].url)
+            for _, source in kept:
+                self.owners[_source_identity(source)] = entry.name
+        elif not any(planned is entry for planned in self.entries):
+            self.entries.append(entry)
+        entry.values += [value for value, _ in kept]
+        entry.sources += [replace(source, person=entry.name) for _, source in kept]
+        entry.topics += [t for t in person.topics if t not in entry.known_topics + entry.topics]
+
+    def _new_entry(self, wanted: str, first_url: str) -> _Planned:
+        host = urlsplit(first_url).hostname or "new"
+        candidates = [wanted, f"{wanted} ({host})", *(f"{wanted} ({n})" for n in range(2, 100))]
+        name = next(
+            candidate
+            for candidate in candidates
+            if candidate.casefold() not in self.by_name and slugify(candidate) not in self.slugs
+        )
+        entry = _Planned(name, None, [])
+        self.by_name[name.casefold()] = entry
+        self.slugs.add(slugify(name))
+        self.entries.append(entry)
+        return entry
+
+    def expected(self) -> _Holdings:
+        return frozenset(self.owners.items())
+
+
+# ── splicing text ──
+
+
+@dataclass(frozen=True)
+class _TextEdit:
+    start: int  # 0-based line; lines[start:end] are replaced by ``lines``
+    end: int
+    lines: tuple[str, ...]
+    order: int  # among edits at the same place, the lower comes first
+
+
+def _apply(lines: Sequence[str], edits: Sequence[_TextEdit]) -> str:
+    out: list[str] = []
+    position = 0
+    for edit in sorted(edits, key=lambda e: (e.start, e.order)):
+        out += lines[position : edit.start]
+        out += edit.lines
+        position = max(position, edit.end)
+    out += lines[position:]
+    return "".join(out)
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _splice_people(
+    text: str, data: Mapping[Any, Any], planned: Sequence[_Planned]
+) -> str | None:
+    """The text with ``planned`` spliced in, or None where a list is not in block style."""
+    lines = text.splitlines(keepends=True)
+    newline = _newline(text)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    people = data.get("people")
+    edits: list[_TextEdit] = []
+    new_people = [entry for entry in planned if entry.index is None]
+    for entry in planned:
+        if entry.index is None:
+            continue
+        person = people[entry.index]  # type: ignore[index]
+        person_edits = _person_edits(lines, data, person, entry, newline, len(edits))
+        if person_edits is None:
+            return None
+        edits += person_edits
+    if new_people:
+        # After any source added to the last person: they end where the new people begin.
+        people_edit = _new_people_edit(lines, data, new_people, newline, len(edits) + 1000)
+        if people_edit is None:
+            return None
+        edits.append(people_edit)
+    return _apply(lines, edits)
+
+
+def _new_people_edit(
+    lines: list[str],
+    data: Mapping[Any, Any],
+    entries: Sequence[_Planned],
+    newline: str,
+    order: int,
+) -> _TextEdit | None:
+    people = data.get("people")
+    items = [_new_person_map(entry) for entry in entries]
+    if "people" not in data:
+        head = ["people:" + newline]
+        if lines and lines[-1].strip():
+            head.insert(0, newline)
+        return _TextEdit(len(lines), len(lines), (*head, *_render(items, 2, newline)), order)
+    key_line, key_column = (int(n) for n in data.lc.key("people"))  # type: ignore[attr-defined]
+    if people is None:
+        below_key = _render(items, key_column + 2, newline)
+        return _TextEdit(key_line + 1, key_line + 1, tuple(below_key), order)
+    if not _is_block_list(people) or not people:
+        return None
+    dash = _dash_column(lines, people)
+    if dash is None:
+        return None
+    end = _region_end(lines, key_line, _next_key_line(data, "people", len(lines)), dash)
+    spaced = len(people) > 1 and not lines[int(people.lc.item(1)[0]) - 1].strip()
+    rendered: list[str] = []
+    for item in items:
+        if spaced:
+            rendered.append(newline)
+        rendered += _render([item], dash, newline, _list_style(lines, data))
+    return _TextEdit(end, end, tuple(rendered), order)
+
+
+def _person_edits(
+    lines: list[str],
+    data: Mapping[Any, Any],
+    person: Any,
+    entry: _Planned,
+    newline: str,
+    order: int,
+) -> list[_TextEdit] | None:
+    sources = person.get("sources")
+    if not _is_block_list(sources) or not sources or entry.index is None:
+        return None
+    dash = _dash_column(lines, sources)
+    if dash is None:
+        return None
+    stop = _person_stop(lines, data, person, entry.index, "sources")
+    sources_line = int(person.lc.key("sources")[0])
+    edits = []
+    if entry.values:
+        end = _region_end(lines, sources_line, stop, dash)
+        rendered = _render(entry.values, dash, newline, _list_style(lines, data))
+        edits.append(_TextEdit(end, end, tuple(rendered), order))
+    if entry.topics:
+        topics_edit = _topics_edit(lines, person, entry, newline, order)
+        if topics_edit is None:
+            return None
+        edits.append(topics_edit)
+    return edits
+
+
+def _topics_edit(
+    lines: list[str], person: Any, entry: _Planned, newline: str, order: int
+) -> _TextEdit | None:
+    """Add topics to a person: a new ``topics:`` line, or a longer one-line ``[a, b]``."""
+    topics = person.get("topics")
+    if "topics" not in person or topics is None:
+        line, column = (int(n) for n in person.lc.key("sources"))
+        if "topics" in person:  # `topics:` with nothing after it
+            line = int(person.lc.key("topics")[0])
+            flow = _flow([*entry.topics])
+            return _TextEdit(line, line + 1, (" " * column + f"topics: {flow}{newline}",), order)
+        flow = _flow([*entry.topics])
+        return _TextEdit(line, line, (" " * column + f"topics: {flow}{newline}",), order)
+    if not isinstance(topics, list) or _is_block_list(topics):
+        return None
+    line, column = (int(n) for n in person.lc.value("topics"))
+    text = lines[line]
+    close = text.find("]", column)
+    if not text.startswith("[", column) or close < 0:
+        return None
+    flow = _flow([*entry.known_topics, *entry.topics])
+    return _TextEdit(line, line + 1, (_respliced(text, column, close + 1, flow),), order)
+
+
+def _flow(slugs: Sequence[str]) -> str:
+    return "[" + ", ".join(slugs) + "]"
+
+
+def _person_stop(
+    lines: list[str], data: Mapping[Any, Any], person: Any, index: int, key: str
+) -> int:
+    """The line where what follows ``key`` of person ``index`` ends (exclusive)."""
+    keys = list(person)
+    following = keys[keys.index(key) + 1 :]
+    if following:
+        return int(person.lc.key(following[0])[0])
+    people = data["people"]
+    if index + 1 < len(people):
+        return int(people.lc.item(index + 1)[0])
+    return _next_key_line(data, "people", len(lines))
+
+
+def _next_key_line(data: Mapping[Any, Any], key: str, default: int) -> int:
+    keys = list(data)
+    following = keys[keys.index(key) + 1 :]
+    return int(data.lc.key(following[0])[0]) if following else default  # type: ignore[attr-defined]
+
+
+def _region_end(lines: Sequence[str], start: int, stop: int, dash: int) -> int:
+    """Where to insert after the last item of a block list between ``start`` and ``stop``.
+
+    Blank lines and comments no deeper than the list's dashes belong to what follows (the
+    next person, a commented-out section); a deeper comment belongs to the last item.
+    """
+    end = stop
+    while end - 1 > start:
+        line = lines[end - 1]
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip(" "))
+        if stripped and not (stripped.startswith("#") and indent <= dash):
+            break
+        end -= 1
+    return end
+
+
+def _dash_column(lines: Sequence[str], items: Any) -> int | None:
+    """The column of the ``-`` of a block list's first item (None if it is not on that line)."""
+    line, column = (int(n) for n in items.lc.item(0))
+    before = lines[line][:column].rstrip()
+    if not before.endswith("-"):
+        return None
+    return len(before) - 1
+
+
+def _is_block_list(value: object) -> bool:
+    return isinstance(value, CommentedSeq) and not value.fa.flow_style()
+
+
+def _new_person_map(entry: _Planned) -> CommentedMap:
+    person = CommentedMap()
+    person["name"] = entry.name
+    if entry.topics:
+        topics = CommentedSeq(entry.topics)
+        topics.fa.set_flow_style()
+        person["topics"] = topics
+    person["sources"] = CommentedSeq(entry.values)
+    return person
+
+
+# How far a list's dashes and items stand in from their key: (sequence, offset) as ruamel.yaml
+# calls them. The starter file's style, unless the file shows its own.
+_STARTER_STYLE = (4, 2)
+
+
+def _dumper(style: tuple[int, int] = _STARTER_STYLE) -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold a long URL or query onto a second line
+    sequence, offset = style
+    yaml.indent(mapping=2, sequence=sequence, offset=offset)
+    return yaml
+
+
+def _list_style(lines: Sequence[str], data: Mapping[Any, Any]) -> tuple[int, int]:
+    """The file's own way of indenting a person's sources: from the first that shows it."""
+    for person in _people_items(data):
+        sources = person.get("sources")
+        if not _is_block_list(sources) or not sources:
+            continue
+        dash = _dash_column(lines, sources)
+        key_column = int(person.lc.key("sources")[1])  # type: ignore[attr-defined]
+        item_column = int(sources.lc.item(0)[1])
+        if dash is not None and dash >= key_column and item_column >= dash + 2:
+            return item_column - key_column, dash - key_column
+    return _STARTER_STYLE
+
+
+def _render(
+    items: Sequence[object], dash: int, newline: str, style: tuple[int, int] = _STARTER_STYLE
+) -> list[str]:
+    """``items`` as block list lines whose dashes stand at column ``dash``."""
+    buffer = io.StringIO()
+    _dumper(style).dump(list(items), buffer)
+    rendered = buffer.getvalue().splitlines()
+    shift = len(rendered[0]) - len(rendered[0].lstrip(" "))
+    return [" " * dash + line[shift:] + newline for line in rendered]
+
+
+def _replace_scalar(
+    lines: list[str], line: int, column: int, value: str, order: int
+) -> _TextEdit | None:
+    """Replace the one-line scalar at (line, column) with ``value``, in the same quoting."""
+    text = lines[line]
+    quote = text[column : column + 1]
+    if quote in ("'", '"'):
+        end = _closing_quote(text, column)
+        if end is None:
+            return None
+        escaped = value.replace("'", "''") if quote == "'" else json.dumps(value)[1:-1]
+        token = f"{quote}{escaped}{quote}"
+    else:
+        comment = text.find(" #", column)
+        body_end = len(text.rstrip("\r\n")) if comment < 0 else comment
+        end = column + len(text[column:body_end].rstrip())
+        token = value if _plain_safe(value) else json.dumps(value)
+    return _TextEdit(line, line + 1, (_respliced(text, column, end, token),), order)
+
+
+def _respliced(text: str, start: int, end: int, token: str) -> str:
+    """``text`` with ``token`` in place of ``text[start:end]``; an aligned comment after it
+    keeps its column where the spaces before it allow."""
+    rest = text[end:]
+    spaces = len(rest) - len(rest.lstrip(" "))
+    if spaces and rest.lstrip(" ").startswith("#"):
+        keep = max(1, spaces - (len(token) - (end - start)))
+        rest = " " * keep + rest.lstrip(" ")
+    return text[:start] + token + rest
+
+
+def _closing_quote(text: str, start: int) -> int | None:
+    quote = text[start]
+    position = start + 1
+    while position < len(text):
+        char = text[position]
+        if quote == '"' and char == "\\":
+            position += 2
+            continue
+        if char == quote:
+            if quote == "'" and text[position + 1 : position + 2] == "'":
+                position += 2
+                continue
+            return position + 1
+        position += 1
+    return None
+
+
+def _plain_safe(value: str) -> bool:
+    return not (" #" in value or ": " in value or value[:1] in "@`!&*|>'\"%{[#,?-:")
+
+
+def _round_trip_people(text: str, planned: Sequence[_Planned]) -> str:
+    """The whole document changed and dumped by ruamel.yaml: for lists in flow style."""
+    yaml = _dumper()
+    data = yaml.load(text)
+    people = data.get("people")
+    if not isinstance(people, CommentedSeq):
+        people = data["people"] = CommentedSeq()
+    if people.fa.flow_style() and not people:
+        people.fa.set_block_style()
+    for entry in planned:
+        if entry.index is None:
+            people.append(_new_person_map(entry))
+            continue
+        person = people[entry.index]
+        sources = person.get("sources")
+        if isinstance(sources, list):
+            sources.extend(entry.values)
+        if entry.topics:
+            topics = person.get("topics")
+            if isinstance(topics, list):
+                topics.extend(entry.topics)
+            else:
+                person["topics"] = CommentedSeq([*entry.known_topics, *entry.topics])
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return buffer.getvalue()

@@ -8,7 +8,8 @@
     ├── StorageError              the database cannot be opened or written
     ├── InvalidQueryError         a search or topic query that cannot mean anything (query)
     ├── DeliveryError             the mail server refused or could not be reached
-    └── LockError                 another pln process holds the site directory
+    ├── LockError                 another pln process holds the site directory
+    └── BuildError                the site could not be built (template file and line)
 
 Each error carries what identifies it, and I/O errors are raised ``from`` their cause at the
 module boundary that caught them, so the chain is never lost.
@@ -122,7 +123,25 @@ class LockError(PlnError):
     """Another pln process is working on the same site directory."""
 
 
+class BuildError(PlnError):
+    """The site could not be built; ``file`` and ``line`` name the template at fault, if any."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
+        super().__init__(f"{where}{message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_build_error, (self.message, self.file, self.line))
+
+
 def _rebuild_config_error(
     message: str, file: Path | None, line: int | None, key: str | None
 ) -> ConfigError:
     return ConfigError(message, file=file, line=line, key=key)
+
+
+def _rebuild_build_error(message: str, file: str | None, line: int | None) -> BuildError:
+    return BuildError(message, file=file, line=line)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -301,12 +301,15 @@ class SourceOutcome:
     error: str | None = None
     notes: tuple[str, ...] = ()  # warnings worth telling: cut off, discovered feed, redirect
     elapsed: float = 0.0
+    articles_extracted: int = 0  # full text: posts whose text now comes from their page
+    articles_failed: int = 0  # full text: pages that failed this run (feed text kept)
 
 
 @dataclass(frozen=True)
 class FetchSummary:
     outcomes: tuple[SourceOutcome, ...]
     elapsed: float = 0.0
+    retagged: int | None = None  # topics changed since the last run: posts tagged again
 
     def count(self, status: SourceStatus) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
@@ -332,6 +335,21 @@ HIGHLIGHT_END = "\x03"
 
 
 @dataclass(frozen=True)
+class TopicTag:
+    """A topic a post carries, and why: the terms of the topic's query found in the post.
+
+    No terms: the post carries the topic because its person's ``topics:`` name it.
+    """
+
+    slug: str
+    terms: tuple[str, ...] = ()
+
+    @property
+    def from_person(self) -> bool:
+        return not self.terms
+
+
+@dataclass(frozen=True)
 class SearchHit:
     title: str | None
     url: str | None
@@ -342,6 +360,8 @@ class SearchHit:
     topics: tuple[str, ...]
     snippet: str  # plain text, matches between HIGHLIGHT_START and HIGHLIGHT_END
     rank: float
+    tags: tuple[TopicTag, ...] = ()  # the topics again, each with the terms that earned it
+    id: int = 0  # the post's id in the store
 
 
 @dataclass(frozen=True)
@@ -361,3 +381,233 @@ class SourceHealth:
     posts: int
     last_post: datetime | None
     via: str | None = None  # Mastodon: "api" or "rss"
+    # full text: posts whose page was extracted, and those left with their feed text
+    articles_extracted: int = 0
+    articles_failed: int = 0
+    article_error: str | None = None  # the latest reason an article could not be extracted
+    failing_since: datetime | None = None  # the first failure of the current run of failures
+
+
+# ── full text ────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class Article:
+    """What ``extract`` found on a post's own page: its main text and what it says of itself."""
+
+    text: str  # plain text, paragraphs apart by a blank line
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None  # aware UTC
+    language: str | None = None  # as the page declares it: "en", "de-DE"
+
+
+@dataclass(frozen=True)
+class PagePost:
+    """A stored post whose page may still be wanted: what the full-text decision looks at."""
+
+    id: int
+    link: str
+    text: str  # what the feed gave
+    has_full_content: bool
+    content_hash: str  # the version of the entry this decision is about
+    attempts: int = 0  # failed tries at this version's page
+    needs_metadata: bool = True  # the feed left out its title, author or date
+
+
+# ── moving in and out, source health ─────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class NewSource:
+    """A source to write into sources.yaml, as the user would write it there.
+
+    ``url`` is a feed or page URL, a Mastodon profile URL or ``@user@host``; ``label`` is the
+    title it had where it came from (an OPML outline, a feed), for messages only.
+    """
+
+    url: str
+    kind: SourceKind = SourceKind.FEED
+    boosts: bool = False  # Mastodon only
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """A person to add to sources.yaml (or whose sources join a person of the same name)."""
+
+    name: str
+    sources: tuple[NewSource, ...]
+    topics: tuple[str, ...] = ()  # topic slugs
+    groups: tuple[str, ...] = ()  # folders and tags of an OPML file, before they became topics
+
+
+@dataclass(frozen=True)
+class SkippedSource:
+    """A source that was not written, and why (already followed, not a valid source)."""
+
+    source: str
+    person: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SourcesEdit:
+    """A change to sources.yaml, worked out but perhaps not yet written."""
+
+    text: str  # the whole new file
+    changed: bool
+    added: tuple[SourceConfig, ...] = ()  # ``person`` is the person it was written under
+    new_people: tuple[str, ...] = ()
+    replaced: tuple[tuple[str, str], ...] = ()  # (old URL, new URL)
+    skipped: tuple[SkippedSource, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuietPerson:
+    name: str
+    last_post: datetime | None  # None: nothing stored from them at all
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """What in the sources' health needs the person who keeps sources.yaml."""
+
+    sources: tuple[SourceHealth, ...]
+    now: datetime
+    redirects: tuple[SourceHealth, ...] = ()  # moved permanently: copy the new URL
+    gone: tuple[SourceHealth, ...] = ()  # answered 410: remove or replace
+    failing_long: tuple[SourceHealth, ...] = ()  # failing for more than a week
+    quiet: tuple[QuietPerson, ...] = ()  # no post in 90 days
+    last_posts: dict[str, datetime | None] = field(default_factory=dict)  # person → newest post
+
+
+# ── topics: trending terms ───────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class TrendingTerm:
+    """A word the network is writing about more than usual."""
+
+    term: str  # as the posts spell it, lower case
+    posts: int  # recent posts holding it
+    people: int  # how many people wrote those posts
+    before_posts: int  # posts holding it in the window before (a sample of it, if large)
+    share: float  # of the recent posts
+    before_share: float  # of the posts before
+    score: float  # how surprising the rise is (log-likelihood ratio)
+
+
+@dataclass(frozen=True)
+class Trends:
+    """What ``pln trends`` found: the last ``days`` against the ``baseline_days`` before."""
+
+    days: int
+    baseline_days: int
+    recent_posts: int
+    before_posts: int
+    terms: tuple[TrendingTerm, ...]
+
+
+# ── the site: a day's digest ─────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class SitePost:
+    """A post as the public site and the digest see it: only people who may be indexed.
+
+    ``text`` may be cut to what an excerpt needs; ``html`` is the sanitized content (or
+    summary) HTML, which the digest reads for link titles and shows only for Mastodon.
+    """
+
+    id: int
+    link: str | None
+    title: str | None
+    person: str
+    person_slug: str
+    source_url: str
+    kind: SourceKind
+    posted_at: datetime  # aware UTC: the time that decides the post's day
+    text: str = ""
+    html: str | None = None
+    links: tuple[str, ...] = ()  # absolute links the post contains
+    author: str | None = None
+    content_warning: str | None = None
+    is_share: bool = False  # a boost: someone else's post, shared by ``person``
+    tags: tuple[TopicTag, ...] = ()
+
+
+@dataclass(frozen=True)
+class TopicLabel:
+    """A topic as an entry shows it: its name, and the terms that earned the tag."""
+
+    slug: str
+    name: str
+    terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sharer:
+    """Someone who shared a link: their own post of it, where they have one."""
+
+    person: str
+    person_slug: str
+    kind: SourceKind
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One entry of a digest: a post, standing for every post of the same link that day."""
+
+    anchor: str  # the element id on the day page
+    post: SitePost  # without its html, and its text cut: an entry keeps only what it shows
+    title: str
+    url: str | None
+    excerpt: str  # plain text, at most site.excerpt_words words
+    body_html: str | None = None  # Mastodon: the whole short text, sanitized again
+    topics: tuple[TopicLabel, ...] = ()  # in sources.yaml order
+    also_shared_by: tuple[Sharer, ...] = ()
+
+
+@dataclass(frozen=True)
+class SharedLink:
+    """A link that two or more people posted or linked to on one day."""
+
+    url: str  # as one of them wrote it
+    canonical: str
+    title: str  # the best we have: a post's own title, the anchor text, else the URL
+    sharers: tuple[Sharer, ...]  # one per person
+    anchor: str | None = None  # the entry of the day page that stands for it, if any
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    """The entries of one topic (``topic`` None: everything that carries no topic)."""
+
+    topic: TopicLabel | None
+    entries: tuple[DigestEntry, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    day: date
+    most_shared: tuple[SharedLink, ...]
+    sections: tuple[DigestSection, ...]
+    post_count: int  # posts, before links shared by several became one entry
+    people: tuple[str, ...]  # who posted that day, by name
+
+    @property
+    def entries(self) -> tuple[DigestEntry, ...]:
+        return tuple(entry for section in self.sections for entry in section.entries)
+
+
+@dataclass(frozen=True)
+class SitePerson:
+    """Someone the public site may name (nobody who asked not to be indexed)."""
+
+    name: str
+    slug: str
+    url: str | None = None
+    active: bool = True  # still in sources.yaml
+    posts: int = 0

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,18 +24,24 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from aggregator import policy, query
+from aggregator import policy, query, topics
 from aggregator.errors import InvalidQueryError, StorageError
 from aggregator.models import (
+    Article,
     Config,
     MastodonCursor,
     MastodonRead,
+    PagePost,
     ParsedPost,
     SearchHit,
+    SitePerson,
+    SitePost,
     SourceHealth,
     SourceKind,
     SourceState,
+    TopicTag,
 )
+from aggregator.topics import TopicRule
 
 # Porter stemming over unicode61 with diacritics folded: "water" finds "waters", "cafe"
 # finds "café".
@@ -44,6 +51,28 @@ FTS_COLUMNS = ("title", "text", "author", "categories")
 FTS_WEIGHTS = (10.0, 1.0, 3.0, 2.0)
 SNIPPET_TOKENS = 24
 _IN_CHUNK = 500  # SQLite's default limit on host parameters is generous; stay well under it
+
+# ── site ──
+# People with any source that asked not to be indexed: kept off the public site whole.
+_NOINDEX_PEOPLE = "SELECT person_id FROM sources WHERE noindex = 1"
+# The site reads a post's HTML only for link titles and short toots: a cap keeps a huge
+# article from passing through memory whole.
+_SITE_HTML_CHARS = 50_000
+
+# ── topics: tagging scope and trends ──
+# The posts queued for tagging, as a constraint on posts_fts. The rowid range is what FTS5
+# can use (it seeks in its doclists); the `+` keeps the IN list away from FTS5, which would
+# otherwise run the whole query once per queued post (minutes for a prefix query).
+_UNTAGGED_ROWIDS = """
+    AND posts_fts.rowid BETWEEN (SELECT min(post_id) FROM untagged)
+                            AND (SELECT max(post_id) FROM untagged)
+    AND +posts_fts.rowid IN (SELECT post_id FROM untagged)
+"""
+# Trends count words as people spell them (no stemming), case and diacritics folded only.
+TREND_TOKENIZE = "unicode61 remove_diacritics 0"
+TREND_SAMPLE = 10_000  # posts of the window before that are counted, at most
+TREND_TEXT_CHARS = 2_000  # of each post's text: the opening says what a post is about
+_TREND_TABLES = ("trend_recent_words", "trend_before_words", "trend_recent", "trend_before")
 
 migrations = Migrations("pln")
 
@@ -123,6 +152,84 @@ def m002_mastodon(db: Database) -> None:
         ALTER TABLE sources ADD COLUMN noindex INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE posts ADD COLUMN content_warning TEXT;
         ALTER TABLE posts ADD COLUMN is_share INTEGER NOT NULL DEFAULT 0;
+        """
+    )
+
+
+@migrations()
+def m004_full_text(db: Database) -> None:
+    # extract_hash: the content_hash (version of the entry) the extract_* columns are about;
+    # extract_state: skip (no page wanted) | done (article stored) | kept (the page held less
+    # than the feed) | failed (extract_next: when to retry; NULL: given up);
+    # extracted_at: when the page was last tried.
+    # Posts stored before this migration are not new: full_text_after keeps them unfetched.
+    db.executescript(
+        """
+        ALTER TABLE posts ADD COLUMN language TEXT;
+        ALTER TABLE posts ADD COLUMN extract_hash TEXT;
+        ALTER TABLE posts ADD COLUMN extract_state TEXT;
+        ALTER TABLE posts ADD COLUMN extracted_at TEXT;
+        ALTER TABLE posts ADD COLUMN extract_attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE posts ADD COLUMN extract_error TEXT;
+        ALTER TABLE posts ADD COLUMN extract_next TEXT;
+        INSERT OR REPLACE INTO meta (key, value)
+            SELECT 'full_text_after', (SELECT max(first_seen) FROM posts)
+            WHERE EXISTS (SELECT 1 FROM posts);
+        """
+    )
+
+
+@migrations()
+def m006_health(db: Database) -> None:
+    # failing_since: when the current run of consecutive failures began (NULL while the
+    # source works), so `pln sources` can name sources failing for more than a week. A
+    # trigger keeps it, so every path that counts failures (record_failure, the successes
+    # that reset the count) keeps it right without knowing about it. Sources failing before
+    # this migration get their latest error's time: the best we know.
+    db.executescript(
+        """
+        ALTER TABLE sources ADD COLUMN failing_since TEXT;
+        UPDATE sources SET failing_since = last_error_at WHERE failures > 0;
+        CREATE TRIGGER sources_failing_since AFTER UPDATE OF failures ON sources
+        WHEN (new.failures = 0 AND old.failing_since IS NOT NULL)
+            OR (new.failures > 0 AND (old.failures = 0 OR old.failing_since IS NULL))
+        BEGIN
+            UPDATE sources SET failing_since =
+                CASE WHEN new.failures = 0 THEN NULL ELSE new.last_error_at END
+            WHERE id = new.id;
+        END;
+        """
+    )
+
+
+@migrations()
+def m003_topics(db: Database) -> None:
+    # untagged: the posts whose topics are to be worked out again. Triggers fill it, so every
+    # path that stores or changes a post (feeds, Mastodon, full text replacing a teaser, a
+    # source moving to another person) queues it without knowing about topics; the fetch
+    # tags the queue at its end (Store.tag_untagged). A database from before this migration
+    # has no topics hash in meta, so its first fetch re-tags every post.
+    db.executescript(
+        """
+        CREATE TABLE untagged (post_id INTEGER PRIMARY KEY);
+        CREATE TRIGGER posts_untagged_insert AFTER INSERT ON posts BEGIN
+            INSERT OR IGNORE INTO untagged (post_id) VALUES (new.id);
+        END;
+        CREATE TRIGGER posts_untagged_update AFTER UPDATE OF title, text, author, categories
+        ON posts BEGIN
+            INSERT OR IGNORE INTO untagged (post_id) VALUES (new.id);
+        END;
+        CREATE TRIGGER posts_untagged_delete AFTER DELETE ON posts BEGIN
+            DELETE FROM untagged WHERE post_id = old.id;
+        END;
+        CREATE TRIGGER sources_untagged_person AFTER UPDATE OF person_id ON sources
+        WHEN new.person_id IS NOT old.person_id BEGIN
+            INSERT OR IGNORE INTO untagged (post_id)
+                SELECT id FROM posts WHERE source_id = new.id;
+        END;
+        -- Search ranks every match by bm25, then by recency: this covering index gives it
+        -- a match's date, source and id without reading the post's (large) row.
+        CREATE INDEX posts_search_keys ON posts (id, posted_at, source_id);
         """
     )
 
@@ -415,6 +522,8 @@ class Store:
         A query FTS5 cannot parse is retried as the literal words it contains; only a query
         with no words at all is an InvalidQueryError.
         """
+        # A lone surrogate (undecodable bytes on the command line) cannot reach SQLite.
+        text = text.encode("utf-8", "replace").decode("utf-8")
         try:
             return self._search(text, limit, sort, person, topic, since, until)
         except sqlite3.OperationalError as exc:
@@ -438,11 +547,40 @@ class Store:
         since: datetime | None,
         until: datetime | None,
     ) -> list[SearchHit]:
+        ranked = self._ranked_ids(match, limit, sort, person, topic, since, until)
+        ids = [post_id for post_id, _ in ranked]
+        details = {row["id"]: row for row in self._hit_details(ids)}
+        snippets = self._snippets(match, ids)
+        tags = self.topic_tags(ids)
+        return [
+            _search_hit(details[post_id], snippets.get(post_id, ""), tags.get(post_id, ()), score)
+            for post_id, score in ranked
+        ]
+
+    def _ranked_ids(
+        self,
+        match: str,
+        limit: int,
+        sort: str,
+        person: str | None,
+        topic: str | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> list[tuple[int, float]]:
+        """The ids of the best ``limit`` matches and their bm25 scores (lower is better).
+
+        Only posts_fts and the covering index posts_search_keys are read for every match,
+        so the cost beyond FTS5's own ranking is an index lookup a match; the rows, snippets
+        and topics are read for the ``limit`` hits alone (see _search).
+        """
         weights = ", ".join(str(w) for w in FTS_WEIGHTS)
         filters = ["posts_fts MATCH :match"]
         params: dict[str, Any] = {"match": match, "limit": limit}
         if person:
-            filters.append("(pe.name = :person COLLATE NOCASE OR pe.slug = :person)")
+            filters.append(
+                """p.source_id IN (SELECT s.id FROM sources s JOIN people pe ON pe.id = s.person_id
+                WHERE pe.name = :person COLLATE NOCASE OR pe.slug = lower(:person))"""
+            )
             params["person"] = person
         if topic:
             filters.append("p.id IN (SELECT post_id FROM post_topics WHERE topic = :topic)")
@@ -453,23 +591,46 @@ class Store:
         if until:
             filters.append("p.posted_at < :until")
             params["until"] = _iso(until)
-        order = "p.posted_at DESC" if sort == "date" else "rank, p.posted_at DESC"
+        # Ties (the same text twice, say) go to the newer post.
+        order = "p.posted_at DESC, score" if sort == "date" else "score, p.posted_at DESC"
         sql = f"""
-            SELECT p.id, p.title, p.link, p.published, p.posted_at,
-                   s.url AS source, s.kind, pe.name AS person,
-                   snippet(posts_fts, -1, char(2), char(3), '…', {SNIPPET_TOKENS}) AS snippet,
-                   bm25(posts_fts, {weights}) AS rank,
-                   (SELECT group_concat(topic, ' ') FROM post_topics t WHERE t.post_id = p.id)
-                       AS topics
-            FROM posts_fts
-            JOIN posts p ON p.id = posts_fts.rowid
-            JOIN sources s ON s.id = p.source_id
-            JOIN people pe ON pe.id = s.person_id
+            SELECT p.id, bm25(posts_fts, {weights}) AS score
+            FROM posts_fts JOIN posts p INDEXED BY posts_search_keys ON p.id = posts_fts.rowid
             WHERE {" AND ".join(filters)}
             ORDER BY {order}
             LIMIT :limit
         """
-        return [_search_hit(row) for row in self._dicts(sql, params)]
+        return [(int(post_id), float(score)) for post_id, score in self.db.execute(sql, params)]
+
+    def _hit_details(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        return self._dicts(
+            """
+            SELECT p.id, p.title, p.link, p.published, p.posted_at,
+                   s.url AS source, s.kind, pe.name AS person
+            FROM posts p
+            JOIN sources s ON s.id = p.source_id
+            JOIN people pe ON pe.id = s.person_id
+            WHERE p.id IN (SELECT value FROM json_each(?))
+            """,
+            [json.dumps(list(ids))],
+        )
+
+    def _snippets(self, match: str, ids: Sequence[int]) -> dict[int, str]:
+        """The snippet of each hit: the text around the matches, marked (HIGHLIGHT_*)."""
+        if not ids:
+            return {}
+        # The rowid range is what FTS5 can seek on; the `+` keeps the IN list from making
+        # FTS5 run the query once per id (see _UNTAGGED_ROWIDS).
+        cursor = self.db.execute(
+            f"""
+            SELECT rowid, snippet(posts_fts, -1, char(2), char(3), '…', {SNIPPET_TOKENS})
+            FROM posts_fts
+            WHERE posts_fts MATCH :match AND rowid BETWEEN :low AND :high
+              AND +rowid IN (SELECT value FROM json_each(:ids))
+            """,
+            {"match": match, "low": min(ids), "high": max(ids), "ids": json.dumps(list(ids))},
+        )
+        return {int(post_id): snippet or "" for post_id, snippet in cursor}
 
     def source_health(self) -> list[SourceHealth]:
         rows = self._dicts(
@@ -481,11 +642,418 @@ class Store:
             ORDER BY s.active DESC, pe.name, s.id
             """
         )
-        return [_source_health(row) for row in rows]
+        return self._with_full_text_health([_source_health(row) for row in rows])
 
     def post_count(self) -> int:
         row = self.db.execute("SELECT count(*) FROM posts").fetchone()
         return int(row[0])
+
+    # ── topics ───────────────────────────────────────────────────────────────────────────
+    #
+    # Tagging is set-based: one INSERT … SELECT over posts_fts per topic, then one UPDATE per
+    # term of the topic to record which terms earned the tag. Only the posts queued in
+    # `untagged` (new or changed, see m003_topics) are tagged in a fetch; a change of the
+    # topic definitions (their hash in meta) re-tags everything.
+
+    def topics_hash(self) -> str | None:
+        """The fingerprint of the topic definitions the stored tags were made with."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'topics_hash'").fetchone()
+        return str(row[0]) if row else None
+
+    def untagged_count(self) -> int:
+        row = self.db.execute("SELECT count(*) FROM untagged").fetchone()
+        return int(row[0])
+
+    def tag_untagged(
+        self, rules: Sequence[TopicRule], person_topics: Mapping[str, Sequence[str]]
+    ) -> int:
+        """Tag the posts stored or changed since the last tagging; return how many."""
+        with self._transaction():
+            pending = self.untagged_count()
+            if pending:
+                self.db.execute(
+                    "DELETE FROM post_topics WHERE post_id IN (SELECT post_id FROM untagged)"
+                )
+                self._tag(rules, person_topics, scoped=True)
+                self.db.execute("DELETE FROM untagged")
+        return pending
+
+    def retag_all(
+        self,
+        rules: Sequence[TopicRule],
+        person_topics: Mapping[str, Sequence[str]],
+        definitions_hash: str,
+    ) -> int:
+        """Tag every stored post afresh and remember the definitions; return how many posts."""
+        with self._transaction():
+            self.db.execute("DELETE FROM post_topics")
+            self._tag(rules, person_topics, scoped=False)
+            self.db.execute("DELETE FROM untagged")
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('topics_hash', ?)",
+                [definitions_hash],
+            )
+        return self.post_count()
+
+    def _tag(
+        self,
+        rules: Sequence[TopicRule],
+        person_topics: Mapping[str, Sequence[str]],
+        *,
+        scoped: bool,
+    ) -> None:
+        scope = _UNTAGGED_ROWIDS if scoped else ""
+        for rule in rules:
+            self._tag_topic(rule, scope)
+        if person_topics:
+            self._tag_people(person_topics, scoped)
+
+    def _tag_topic(self, rule: TopicRule, scope: str) -> None:
+        try:
+            self.db.execute(
+                f"""
+                INSERT OR IGNORE INTO post_topics (post_id, topic, terms)
+                SELECT rowid, ?, '' FROM posts_fts WHERE posts_fts MATCH ? {scope}
+                """,
+                [rule.slug, rule.match],
+            )
+        except sqlite3.OperationalError as exc:
+            raise InvalidQueryError(rule.match, f"topic {rule.slug!r}: {exc}") from exc
+        for term in rule.terms:
+            try:
+                self.db.execute(
+                    f"""
+                    UPDATE post_topics
+                    SET terms = terms || CASE WHEN terms = '' THEN '' ELSE ', ' END || :label
+                    WHERE topic = :topic AND post_id IN (
+                        SELECT rowid FROM posts_fts WHERE posts_fts MATCH :term {scope})
+                    """,
+                    {"label": term.label, "topic": rule.slug, "term": term.query},
+                )
+            except sqlite3.OperationalError:
+                # A term only explains a tag; one FTS5 will not run alone costs the
+                # explanation, never the tag.
+                continue
+
+    def _tag_people(self, person_topics: Mapping[str, Sequence[str]], scoped: bool) -> None:
+        """Every post of a person whose ``topics:`` name a topic carries it (terms empty)."""
+        pairs = [[name, slug] for name, slugs in person_topics.items() for slug in slugs]
+        scope = "AND p.id IN (SELECT post_id FROM untagged)" if scoped else ""
+        self.db.execute(
+            f"""
+            INSERT OR IGNORE INTO post_topics (post_id, topic, terms)
+            SELECT p.id, json_extract(pair.value, '$[1]'), ''
+            FROM json_each(?) pair
+            JOIN people pe ON pe.name = json_extract(pair.value, '$[0]')
+            JOIN sources s ON s.person_id = pe.id
+            JOIN posts p ON p.source_id = s.id
+            WHERE 1 {scope}
+            """,
+            [json.dumps(pairs)],
+        )
+
+    def topic_counts(self) -> dict[str, int]:
+        """How many posts carry each topic, by slug."""
+        cursor = self.db.execute("SELECT topic, count(*) FROM post_topics GROUP BY topic")
+        return {str(topic): int(count) for topic, count in cursor}
+
+    def topic_tags(self, post_ids: Sequence[int]) -> dict[int, tuple[TopicTag, ...]]:
+        """The topics of these posts, each with the terms that earned it; by post id."""
+        cursor = self.db.execute(
+            """
+            SELECT post_id, topic, terms FROM post_topics
+            WHERE post_id IN (SELECT value FROM json_each(?))
+            ORDER BY post_id, topic
+            """,
+            [json.dumps(list(post_ids))],
+        )
+        tags: dict[int, list[TopicTag]] = {}
+        for post_id, topic, terms in cursor:
+            tags.setdefault(post_id, []).append(TopicTag(topic, topics.parse_terms(terms)))
+        return {post_id: tuple(found) for post_id, found in tags.items()}
+
+    def trend_counts(
+        self,
+        recent_start: datetime,
+        before_start: datetime,
+        end: datetime,
+        *,
+        sample: int = TREND_SAMPLE,
+    ) -> topics.TrendCounts:
+        """Term counts for trends: how many posts hold each word, recently and before.
+
+        The recent window [recent_start, end) and the one before [before_start,
+        recent_start) are indexed in temporary FTS5 tables (plain unicode61, so the words
+        come back as people spell them) and read through fts5vocab. The cost follows the
+        posts of these windows, never the whole history: the window before is sampled down
+        to ``sample`` posts, and each post counts with its title, categories and the first
+        TREND_TEXT_CHARS of its text.
+        """
+        window = [_iso(before_start), _iso(recent_start)]
+        row = self.db.execute(
+            "SELECT count(*) FROM posts WHERE posted_at >= ? AND posted_at < ?", window
+        ).fetchone()
+        step = max(1, math.ceil(int(row[0]) / sample))
+        try:
+            self._build_trend_tables(_iso(recent_start), window, _iso(end), step)
+            return self._read_trend_counts()
+        finally:
+            for table in _TREND_TABLES:
+                self.db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            self.db.conn.commit()
+
+    def _build_trend_tables(self, recent: str, window: list[str], end: str, step: int) -> None:
+        body = (
+            "coalesce(title, '') || ' ' || categories || ' ' || "
+            f"substr(text, 1, {TREND_TEXT_CHARS})"
+        )
+        for table in ("trend_recent", "trend_before"):
+            self.db.execute(
+                f"CREATE VIRTUAL TABLE temp.{table} USING fts5(body, tokenize='{TREND_TOKENIZE}')"
+            )
+        self.db.execute(
+            f"""
+            INSERT INTO temp.trend_recent (rowid, body)
+            SELECT id, {body} FROM posts WHERE posted_at >= ? AND posted_at < ?
+            """,
+            [recent, end],
+        )
+        self.db.execute(
+            f"""
+            INSERT INTO temp.trend_before (rowid, body)
+            SELECT id, {body} FROM posts WHERE posted_at >= ? AND posted_at < ? AND id % ? = 0
+            """,
+            [*window, step],
+        )
+        self.db.execute(
+            "CREATE VIRTUAL TABLE temp.trend_recent_words "
+            "USING fts5vocab(temp, trend_recent, instance)"
+        )
+        self.db.execute(
+            "CREATE VIRTUAL TABLE temp.trend_before_words USING fts5vocab(temp, trend_before, row)"
+        )
+
+    def _read_trend_counts(self) -> topics.TrendCounts:
+        rows = self.db.execute(
+            """
+            WITH recent AS (
+                SELECT w.term, count(DISTINCT w.doc) AS posts,
+                       count(DISTINCT s.person_id) AS people
+                FROM temp.trend_recent_words w
+                JOIN posts p ON p.id = w.doc
+                JOIN sources s ON s.id = p.source_id
+                GROUP BY w.term
+                HAVING count(DISTINCT w.doc) >= ?
+            )
+            SELECT recent.term, recent.posts, coalesce(b.doc, 0), recent.people
+            FROM recent LEFT JOIN temp.trend_before_words b ON b.term = recent.term
+            """,
+            [topics.MIN_RECENT_POSTS],
+        ).fetchall()
+        totals = self.db.execute(
+            """
+            SELECT (SELECT count(*) FROM temp.trend_recent),
+                   (SELECT count(*) FROM temp.trend_before),
+                   (SELECT count(DISTINCT s.person_id) FROM temp.trend_recent r
+                    JOIN posts p ON p.id = r.rowid JOIN sources s ON s.id = p.source_id)
+            """
+        ).fetchone()
+        return topics.TrendCounts(
+            recent_posts=int(totals[0]),
+            before_posts=int(totals[1]),
+            people=int(totals[2]),
+            terms=tuple(
+                topics.TermCount(term=term, recent=recent, before=before, people=people)
+                for term, recent, before, people in rows
+            ),
+        )
+
+    # ── full text ────────────────────────────────────────────────────────────────────────
+
+    def posts_awaiting_page(self, source_id: int, now: datetime, limit: int) -> list[PagePost]:
+        """A source's posts whose page may still be wanted, newest first.
+
+        Those not yet decided on in their current version (new, or edited in the feed since),
+        and those whose page failed and whose next try is due. Posts stored before full text
+        existed (see m004) are left alone.
+        """
+        rows = self._dicts(
+            """
+            SELECT id, link, text, has_full_content, content_hash,
+                   CASE WHEN extract_hash = content_hash THEN extract_attempts ELSE 0 END
+                       AS attempts,
+                   (title IS NULL OR author IS NULL OR published IS NULL) AS needs_metadata
+            FROM posts
+            WHERE source_id = :source AND link IS NOT NULL
+              AND first_seen > COALESCE(
+                  (SELECT value FROM meta WHERE key = 'full_text_after'), '')
+              AND (extract_hash IS NOT content_hash
+                   OR (extract_state = 'failed' AND extract_next <= :now))
+            ORDER BY posted_at DESC, id DESC
+            LIMIT :limit
+            """,
+            {"source": source_id, "now": _iso(now), "limit": limit},
+        )
+        return [_page_post(row) for row in rows]
+
+    def settle_without_page(self, posts: Sequence[PagePost]) -> None:
+        """These posts need no page: not looked at again unless their entry changes."""
+        with self._transaction():
+            self.db.conn.executemany(
+                """
+                UPDATE posts SET extract_hash = content_hash, extract_state = 'skip'
+                WHERE id = ? AND content_hash = ?
+                """,
+                [(post.id, post.content_hash) for post in posts],
+            )
+
+    def record_article(
+        self, post: PagePost, article: Article, now: datetime, *, use_text: bool
+    ) -> bool:
+        """Store what a post's page gave; return whether the post's text changed.
+
+        The article's text replaces the feed's when ``use_text`` (it is fuller); its title,
+        author, date and language only fill what the feed left empty, never overwrite it.
+        Updating ``text`` re-indexes the post (the FTS triggers).
+        """
+        with self._transaction():
+            row = self.db.execute(
+                "SELECT published, first_seen FROM posts WHERE id = ? AND content_hash = ?",
+                [post.id, post.content_hash],
+            ).fetchone()
+            if row is None:  # the entry changed meanwhile: its new version gets its own turn
+                return False
+            published = _parse_time(row[0]) or article.published
+            first_seen = _parse_time(row[1]) or now
+            self.db.execute(
+                """
+                UPDATE posts SET
+                    text = CASE WHEN :use_text THEN :text ELSE text END,
+                    title = COALESCE(title, :title), author = COALESCE(author, :author),
+                    published = COALESCE(published, :published),
+                    posted_at = :posted_at, language = COALESCE(language, :language),
+                    extract_hash = content_hash,
+                    extract_state = CASE WHEN :use_text THEN 'done' ELSE 'kept' END,
+                    extracted_at = :now, extract_error = NULL, extract_next = NULL
+                WHERE id = :id
+                """,
+                {
+                    "use_text": int(use_text),
+                    "text": article.text,
+                    "title": article.title,
+                    "author": article.author,
+                    "published": article.published and _iso(article.published),
+                    "posted_at": _iso(policy.posted_at(published, first_seen)),
+                    "language": article.language,
+                    "now": _iso(now),
+                    "id": post.id,
+                },
+            )
+        return use_text and article.text != post.text
+
+    def record_article_failure(
+        self, post: PagePost, error: str, now: datetime, next_try: datetime | None
+    ) -> None:
+        """Note that a post's page failed; ``next_try`` None means it is not tried again."""
+        with self._transaction():
+            self.db.execute(
+                """
+                UPDATE posts SET extract_hash = content_hash, extract_state = 'failed',
+                    extract_attempts = ?, extract_error = ?, extracted_at = ?, extract_next = ?
+                WHERE id = ? AND content_hash = ?
+                """,
+                [
+                    post.attempts + 1,
+                    error,
+                    _iso(now),
+                    next_try and _iso(next_try),
+                    post.id,
+                    post.content_hash,
+                ],
+            )
+
+    def _with_full_text_health(self, healths: list[SourceHealth]) -> list[SourceHealth]:
+        rows = self._dicts(
+            """
+            SELECT s.url,
+                   sum(p.extract_state = 'done') AS extracted,
+                   sum(p.extract_state = 'failed') AS failed,
+                   (SELECT q.extract_error FROM posts q
+                    WHERE q.source_id = s.id AND q.extract_state = 'failed'
+                    ORDER BY q.extracted_at DESC LIMIT 1) AS last_error
+            FROM posts p JOIN sources s ON s.id = p.source_id
+            WHERE p.extract_state IN ('done', 'failed')
+            GROUP BY s.id
+            """
+        )
+        by_url = {row["url"]: row for row in rows}
+        return [
+            replace(
+                health,
+                articles_extracted=by_url[health.url]["extracted"],
+                articles_failed=by_url[health.url]["failed"],
+                article_error=by_url[health.url]["last_error"],
+            )
+            if health.url in by_url
+            else health
+            for health in healths
+        ]
+
+    # ── site ─────────────────────────────────────────────────────────────────────────────
+    #
+    # The static site reads with one query per kind of page, never one per post: every
+    # public post streams once, oldest first, with its topics folded into the same row.
+    # A person with any source that asked not to be indexed is left out entirely.
+
+    def site_posts(self, text_chars: int = 4000) -> Iterator[SitePost]:
+        """Every post the public site may show, oldest first, one row at a time.
+
+        ``text_chars`` cuts the plain text to what excerpts need, so a year of full-text
+        articles does not pass through memory for a few dozen words each.
+        """
+        cursor = self.db.execute(
+            f"""
+            SELECT p.id, p.link, p.title, p.author, p.posted_at,
+                   substr(p.text, 1, :chars) AS text,
+                   substr(COALESCE(p.content_html, p.summary_html), 1, {_SITE_HTML_CHARS}) AS html,
+                   p.links, p.content_warning, p.is_share,
+                   s.url AS source_url, s.kind, pe.name AS person, pe.slug AS person_slug,
+                   (SELECT group_concat(t.topic || char(31) || t.terms, char(30))
+                    FROM post_topics t WHERE t.post_id = p.id) AS tags
+            FROM posts p
+            JOIN sources s ON s.id = p.source_id
+            JOIN people pe ON pe.id = s.person_id
+            WHERE s.person_id NOT IN ({_NOINDEX_PEOPLE})
+            ORDER BY p.posted_at, p.id
+            """,
+            {"chars": text_chars},
+        )
+        names = [column[0] for column in cursor.description]
+        for row in cursor:
+            yield _site_post(dict(zip(names, row, strict=True)))
+
+    def site_people(self) -> list[SitePerson]:
+        """Everyone the public site may name, with their post counts."""
+        rows = self._dicts(
+            f"""
+            SELECT pe.name, pe.slug, pe.url, pe.active,
+                   (SELECT count(*) FROM posts p JOIN sources s ON s.id = p.source_id
+                    WHERE s.person_id = pe.id) AS posts
+            FROM people pe
+            WHERE pe.id NOT IN ({_NOINDEX_PEOPLE})
+            ORDER BY pe.name COLLATE NOCASE
+            """
+        )
+        return [
+            SitePerson(
+                name=row["name"],
+                slug=row["slug"],
+                url=row["url"],
+                active=bool(row["active"]),
+                posts=row["posts"],
+            )
+            for row in rows
+        ]
 
     def _dicts(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
@@ -605,10 +1173,51 @@ def _source_health(row: dict[str, Any]) -> SourceHealth:
         posts=row["posts"],
         last_post=_parse_time(row["last_post"]),
         via=row["via"],
+        failing_since=_parse_time(row.get("failing_since")),  # m006_health
     )
 
 
-def _search_hit(row: dict[str, Any]) -> SearchHit:
+def _site_post(row: dict[str, Any]) -> SitePost:
+    """A row of ``Store.site_posts``; tags arrive as ``topic US terms RS topic US terms``."""
+    tags = tuple(
+        TopicTag(slug, topics.parse_terms(terms))
+        for slug, _, terms in (part.partition("\x1f") for part in (row["tags"] or "").split("\x1e"))
+        if slug
+    )
+    return SitePost(
+        id=int(row["id"]),
+        link=row["link"],
+        title=row["title"],
+        person=row["person"],
+        person_slug=row["person_slug"],
+        source_url=row["source_url"],
+        kind=SourceKind(row["kind"]),
+        posted_at=datetime.fromisoformat(row["posted_at"]),
+        text=row["text"] or "",
+        html=row["html"],
+        links=tuple(json.loads(row["links"] or "[]")),
+        author=row["author"],
+        content_warning=row["content_warning"],
+        is_share=bool(row["is_share"]),
+        tags=tags,
+    )
+
+
+def _page_post(row: dict[str, Any]) -> PagePost:
+    return PagePost(
+        id=row["id"],
+        link=row["link"],
+        text=row["text"],
+        has_full_content=bool(row["has_full_content"]),
+        content_hash=row["content_hash"],
+        attempts=row["attempts"],
+        needs_metadata=bool(row["needs_metadata"]),
+    )
+
+
+def _search_hit(
+    row: dict[str, Any], snippet: str, tags: tuple[TopicTag, ...], score: float
+) -> SearchHit:
     return SearchHit(
         title=row["title"],
         url=row["link"],
@@ -616,7 +1225,9 @@ def _search_hit(row: dict[str, Any]) -> SearchHit:
         source=row["source"],
         kind=SourceKind(row["kind"]),
         published=_parse_time(row["published"]) or _parse_time(row["posted_at"]),
-        topics=tuple(sorted((row["topics"] or "").split())),
-        snippet=row["snippet"] or "",
-        rank=float(row["rank"]),
+        topics=tuple(tag.slug for tag in tags),
+        snippet=snippet,
+        rank=score,
+        tags=tags,
+        id=int(row["id"]),
     )

@@ -1,0 +1,486 @@
+"""Search: query syntax, stemming, diacritics, ranking and every option of `pln search`;
+in the store, and end to end through the CLI against the local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aggregator import topics
+from aggregator.cli import cli
+from aggregator.errors import InvalidQueryError
+from aggregator.models import (
+    Config,
+    ParsedPost,
+    PersonConfig,
+    SiteConfig,
+    SourceConfig,
+    SourceKind,
+    TopicConfig,
+)
+from aggregator.store import Store
+from tests.server import LocalHTTPServer
+from tests.sites import Item, atom, rss, write_site
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+WATER = TopicConfig("Water resources", "water", 'water OR watershed OR drought OR "water quality"')
+CIRCULAR = TopicConfig("Circular economy", "circular", '"circular economy" OR recycling OR reuse')
+
+
+def post(
+    guid: str, title: str, text: str = "", hours_ago: float = 0, **extra: object
+) -> ParsedPost:
+    return ParsedPost(
+        guid=guid,
+        link=f"https://a.example/{guid}",
+        title=title,
+        text=text,
+        content_html=f"<p>{text}</p>",
+        published=NOW - timedelta(hours=hours_ago),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def person(name: str, url: str) -> PersonConfig:
+    return PersonConfig(
+        name=name,
+        slug=name.lower().replace(" ", "-"),
+        sources=(SourceConfig(url, SourceKind.FEED, name),),
+    )
+
+
+CONFIG = Config(
+    path=Path("sources.yaml"),
+    site=SiteConfig(title="T"),
+    topics=(WATER, CIRCULAR),
+    people=(
+        person("Alice Example", "https://a.example/feed"),
+        person("Bob", "https://b.example/feed"),
+    ),
+)
+
+ALICE_POSTS = [
+    post("a1", "Drought", "dry summer, the drought emptied wells", 1),
+    post("a2", "Notes from a meeting", "we talked about a drought for a while", 2),
+    post("a3", "Le café du coin", "un café au Zürich", 3),
+    post("a4", "Why e-learning works", "it's a study of e-learning at school", 4),
+    post("a5", "Waters of the north", "the waters and the watering can", 5),
+    post("a6", "Water quality report", "water quality is fine this year", 6),
+    post("a7", "Recycling plans", "recycling and reuse: the circular economy", 7, author="Eve"),
+    post("a8", "Quality water", "quality of tap water", 8),
+]
+BOB_POSTS = [
+    post("b1", "Watershed restoration in practice", "watershed restoration, step by step", 1.5),
+    post("b2", "A long walk", "words " * 40 + "watershed and restoration", 2.5),
+    post("b3", "Restoration", "of a watershed near home", 3.5),
+    # The same text twice, a day apart: equal scores, so the newer comes first.
+    post("b4", "Twin", "identical twin text about aquifers", 30),
+    post("b5", "Twin", "identical twin text about aquifers", 6),
+    post("b6", "Tagged", "nothing but a tag", 9, categories=("drought",)),
+]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    path = tmp_path_factory.mktemp("search") / "pln.db"
+    with Store.open(path) as writer:
+        alice, bob = writer.sync_config(CONFIG, NOW)
+        writer.record_success(alice.id, ALICE_POSTS, NOW)
+        writer.record_success(bob.id, BOB_POSTS, NOW)
+        writer.retag_all(topics.topic_rules(CONFIG.topics), {}, topics.definitions_hash(CONFIG))
+    with Store.open_readonly(path) as reader:
+        yield reader
+
+
+def titles(store: Store, query: str, **options: object) -> list[str | None]:
+    return [hit.title for hit in store.search(query, **options)]  # type: ignore[arg-type]
+
+
+# ── what a query finds ───────────────────────────────────────────────────────────────────
+
+
+def test_stemming_finds_other_forms_of_a_word(corpus: Store) -> None:
+    assert "Waters of the north" in titles(corpus, "water")
+    assert "Water quality report" in titles(corpus, "waters")
+    assert titles(corpus, "watering") == titles(corpus, "water")
+    assert set(titles(corpus, "droughts")) == {"Drought", "Notes from a meeting", "Tagged"}
+
+
+def test_diacritics_are_folded_both_ways(corpus: Store) -> None:
+    assert titles(corpus, "cafe") == ["Le café du coin"]
+    assert titles(corpus, "café") == ["Le café du coin"]
+    assert titles(corpus, "zurich") == ["Le café du coin"]
+    assert titles(corpus, "CAFÉ") == ["Le café du coin"]
+
+
+def test_phrases_prefixes_and_booleans(corpus: Store) -> None:
+    assert titles(corpus, '"water quality"') == ["Water quality report"]
+    assert set(titles(corpus, "quality water")) == {"Water quality report", "Quality water"}
+    assert titles(corpus, "recycl*") == ["Recycling plans"]
+    assert set(titles(corpus, "cafe OR recycling")) == {"Le café du coin", "Recycling plans"}
+    assert titles(corpus, "drought NOT meeting", limit=5) == ["Drought", "Tagged"]
+    assert titles(corpus, "drought AND wells") == ["Drought"]
+    assert titles(corpus, "(cafe OR tap) AND quality") == ["Quality water"]
+    assert titles(corpus, "NEAR(watershed restoration, 1)") == [
+        "Watershed restoration in practice",
+        "A long walk",
+    ]
+
+
+def test_column_filters(corpus: Store) -> None:
+    assert titles(corpus, "title:drought") == ["Drought"]
+    assert titles(corpus, "author:eve") == ["Recycling plans"]
+    assert titles(corpus, "categories:drought") == ["Tagged"]
+    assert titles(corpus, "{title categories}: drought") == ["Drought", "Tagged"]
+
+
+def test_ranking_has_a_known_best_answer(corpus: Store) -> None:
+    ranked = titles(corpus, "watershed restoration")
+    assert ranked[0] == "Watershed restoration in practice"  # in the title and the text
+    assert ranked[-1] == "A long walk"  # once, deep in a long text
+    assert titles(corpus, "drought")[0] == "Drought"  # the title weighs most
+    hits = corpus.search("drought")
+    assert [hit.rank for hit in hits] == sorted(hit.rank for hit in hits)
+
+
+def test_ties_go_to_the_newer_post(corpus: Store) -> None:
+    twins = corpus.search("aquifers")
+    assert [hit.url for hit in twins] == ["https://a.example/b5", "https://a.example/b4"]
+    assert twins[0].rank == twins[1].rank
+
+
+def test_hits_carry_their_topics_and_the_terms_that_earned_them(corpus: Store) -> None:
+    (hit,) = corpus.search("wells")
+    assert hit.topics == ("water",)
+    assert [(tag.slug, tag.terms) for tag in hit.tags] == [("water", ("drought",))]
+    assert hit.person == "Alice Example"
+    assert hit.source == "https://a.example/feed"
+    assert "\x02wells\x03" in hit.snippet
+    (recycling,) = corpus.search("recycling")
+    assert {tag.slug: tag.terms for tag in recycling.tags} == {
+        "circular": ("circular economy", "recycling", "reuse")
+    }
+
+
+def test_filters_sort_and_limit(corpus: Store) -> None:
+    assert set(titles(corpus, "drought", topic="water")) == {
+        "Drought",
+        "Notes from a meeting",
+        "Tagged",
+    }
+    assert titles(corpus, "recycling", topic="water") == []
+    assert titles(corpus, "watershed", person="bob") == titles(corpus, "watershed")
+    assert titles(corpus, "drought", person="alice example") == titles(
+        corpus, "drought", person="alice-example"
+    )
+    assert titles(corpus, "drought", person="Bob") == ["Tagged"]
+    assert titles(corpus, "drought", person="nobody") == []
+    dated = titles(corpus, "drought OR watershed OR restoration", sort="date")
+    assert dated[:3] == ["Drought", "Watershed restoration in practice", "Notes from a meeting"]
+    assert len(titles(corpus, "drought OR watershed", limit=2)) == 2
+    window = titles(
+        corpus,
+        "drought OR water",
+        since=NOW - timedelta(hours=5, minutes=30),
+        until=NOW - timedelta(hours=1, minutes=30),
+        sort="date",
+    )
+    assert window == ["Notes from a meeting", "Waters of the north"]
+
+
+# ── queries people type ──────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ('"water quality', "Water quality report"),  # a stray quote
+        ("e-learning", "Why e-learning works"),
+        ("it's", "Why e-learning works"),
+        ("drought AND", "Drought"),  # a dangling operator
+        ("title:", None),
+        ("TITLE:drought", "Drought"),  # column names in any case
+        ("(drought", "Drought"),
+        ("café)", "Le café du coin"),
+        ("*drought", "Drought"),
+        ("drought - meeting", "Notes from a meeting"),
+    ],
+)
+def test_queries_people_type_work(corpus: Store, typed: str, found: str | None) -> None:
+    try:
+        result = titles(corpus, typed)
+    except InvalidQueryError:
+        assert found is None, typed
+        return
+    if found is None:  # nothing it could mean: an error, or no hit
+        assert result == [], (typed, result)
+    else:
+        assert found in result, (typed, result)
+
+
+@pytest.mark.parametrize("typed", ["-", " - ", '"', "*", "()", "AND", "NOT OR", "", "   "])
+def test_a_query_with_no_word_is_a_clear_error(corpus: Store, typed: str) -> None:
+    with pytest.raises(InvalidQueryError) as raised:
+        corpus.search(typed)
+    assert "no word" in str(raised.value)
+
+
+QUERY_PIECES = [
+    *"ab -\"*:^+{}(),.'\\\x00",
+    "OR ",
+    "AND ",
+    "NOT ",
+    "NEAR(",
+    "title:",
+    "text:",
+    "{title author}:",
+    "water",
+    "café",
+    "\ud800",  # a lone surrogate: undecodable bytes on a command line
+    "🌊",
+    " ",
+]
+
+
+@settings(
+    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.text(),
+        st.text(st.characters(codec=None, exclude_categories=())),
+        st.lists(st.sampled_from(QUERY_PIECES), max_size=10).map("".join),
+    )
+)
+def test_no_query_raises_anything_but_invalid_query(corpus: Store, typed: str) -> None:
+    try:
+        hits = corpus.search(typed, limit=5)
+    except InvalidQueryError as error:
+        assert str(error).startswith("invalid query")
+        return
+    assert len(hits) <= 5
+
+
+# ── end to end through the CLI ───────────────────────────────────────────────────────────
+
+
+def pln(site: Path, *args: str, **invoke: object) -> Result:
+    return CliRunner().invoke(
+        cli,
+        ["--site", str(site), *args],
+        catch_exceptions=False,
+        **invoke,  # type: ignore[arg-type]
+    )
+
+
+BERLIN_MIDNIGHT = datetime(2026, 11, 19, 23, 30, tzinfo=UTC)  # 00:30 on the 20th in Berlin
+
+
+@pytest.fixture
+def site(tmp_path: Path, http_server: LocalHTTPServer) -> Path:
+    base = http_server.base_url
+    alice = [
+        Item("a-1", "Drought in the valley", "<p>the long drought dried the watershed</p>",
+             BERLIN_MIDNIGHT),
+        Item("a-2", "Meeting notes", "<p>we talked about drought briefly</p>",
+             datetime(2026, 11, 18, 10, tzinfo=UTC)),
+        Item("a-3", "Le café du coin", "<p>un café au coin</p>",
+             datetime(2026, 11, 17, 10, tzinfo=UTC)),
+    ]  # fmt: skip
+    bob = [
+        Item("b-1", "Recycling plans", "<p>recycling and reuse, the circular economy</p>",
+             datetime(2026, 11, 19, 8, tzinfo=UTC)),
+        *[Item(f"b-n{n}", f"Bulletin {n}", f"<p>bulletin number {n} of many</p>",
+               datetime(2026, 10, 1, tzinfo=UTC) + timedelta(hours=n)) for n in range(30)],
+    ]  # fmt: skip
+    http_server.add("/alice.xml", rss(base, alice))
+    http_server.add("/bob.atom", atom(base, bob), content_type="application/atom+xml")
+    directory = tmp_path / "site"
+    topic_documents = [
+        {"name": WATER.name, "slug": WATER.slug, "match": WATER.match},
+        {"name": CIRCULAR.name, "slug": CIRCULAR.slug, "match": CIRCULAR.match},
+    ]
+    write_site(
+        directory,
+        {"Alice Example": [f"{base}/alice.xml"], "Bob Builder": [f"{base}/bob.atom"]},
+        topics=topic_documents,
+        timezone="Europe/Berlin",
+    )
+    fetched = pln(directory, "fetch")
+    assert fetched.exit_code == 0, fetched.output
+    return directory
+
+
+def search_json(site: Path, *args: str) -> list[dict[str, object]]:
+    result = pln(site, "search", *args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert isinstance(hits, list)
+    return hits
+
+
+def test_search_json_fields(site: Path, http_server: LocalHTTPServer) -> None:
+    (hit,) = search_json(site, "valley")
+    assert hit == {
+        "title": "Drought in the valley",
+        "url": f"{http_server.base_url}/posts/a-1",
+        "person": "Alice Example",
+        "source": f"{http_server.base_url}/alice.xml",
+        "kind": "feed",
+        "published": "2026-11-19T23:30:00+00:00",
+        "topics": ["water"],
+        "topic_terms": {"water": ["watershed", "drought"]},
+        "snippet": "Drought in the valley",
+        "rank": hit["rank"],
+    }
+    assert isinstance(hit["rank"], float)
+
+
+def test_search_options_of_the_spec(site: Path) -> None:
+    def found(*args: str) -> list[object]:
+        return [hit["title"] for hit in search_json(site, *args)]
+
+    assert found("drought") == ["Drought in the valley", "Meeting notes"]
+    assert found("drought", "--topic", "water") == ["Drought in the valley", "Meeting notes"]
+    assert found("drought OR recycling", "--topic", "circular") == ["Recycling plans"]
+    assert found("drought OR recycling", "--topic", "Circular economy") == ["Recycling plans"]
+    assert found("drought OR recycling", "--topic", "CIRCULAR") == ["Recycling plans"]
+    assert found("drought OR recycling", "--person", "Bob Builder") == ["Recycling plans"]
+    assert found("drought OR recycling", "--person", "bob-builder") == ["Recycling plans"]
+    assert found("drought OR recycling", "--person", "alice example") == [
+        "Drought in the valley",
+        "Meeting notes",
+    ]
+    # Days are days in site.timezone: 23:30 UTC on the 19th is the 20th in Berlin.
+    assert found("drought", "--since", "2026-11-20") == ["Drought in the valley"]
+    assert found("drought", "--until", "2026-11-19") == ["Meeting notes"]
+    assert found(
+        "drought OR cafe", "--since", "2026-11-17", "--until", "2026-11-18", "--sort", "date"
+    ) == [
+        "Meeting notes",
+        "Le café du coin",
+    ]
+    assert len(found("bulletin")) == 20  # the default limit
+    assert len(found("bulletin", "--limit", "3")) == 3
+    assert found("bulletin", "--sort", "date", "--limit", "2") == ["Bulletin 29", "Bulletin 28"]
+    by_rank = found("drought OR recycling OR cafe", "--sort", "rank")
+    assert sorted(by_rank) == [
+        "Drought in the valley",
+        "Le café du coin",
+        "Meeting notes",
+        "Recycling plans",
+    ]
+
+
+def test_search_usage_errors_exit_2(site: Path) -> None:
+    unknown = pln(site, "search", "drought", "--topic", "wter")
+    assert unknown.exit_code == 2
+    assert "no topic 'wter'" in unknown.stderr and "water, circular" in unknown.stderr
+    backwards = pln(site, "search", "drought", "--since", "2026-11-20", "--until", "2026-11-01")
+    assert backwards.exit_code == 2
+    bad_day = pln(site, "search", "drought", "--since", "yesterday")
+    assert bad_day.exit_code == 2
+    nothing = pln(site, "search", "-")
+    assert nothing.exit_code == 2
+    assert "no word" in nothing.stderr and "Traceback" not in nothing.output
+    assert pln(site, "search", "drought", "--limit", "0").exit_code == 2
+
+
+def test_search_text_for_a_person(site: Path, http_server: LocalHTTPServer) -> None:
+    result = pln(site, "search", "watershed")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "1. Drought in the valley"
+    assert lines[1] == "   Alice Example · 2026-11-20"  # the day in Berlin
+    assert lines[2] == "   water: watershed, drought"
+    assert lines[3] == f"   {http_server.base_url}/posts/a-1"
+    assert "dried the watershed" in lines[4]
+    assert "\x1b" not in result.stdout and "\x02" not in result.stdout  # not a terminal
+    nothing = pln(site, "search", "zeppelin")
+    assert nothing.exit_code == 0 and "No match." in nothing.stderr
+    stranger = pln(site, "search", "drought", "--person", "Zed")
+    assert "No one named 'Zed' in sources.yaml" in stranger.stderr
+
+
+def test_matches_are_bold_on_a_terminal_and_plain_with_no_color(site: Path) -> None:
+    forced = pln(
+        site, "search", "watershed", env={"FORCE_COLOR": "1", "NO_COLOR": None}, color=True
+    )
+    assert "\x1b[1mwatershed\x1b[22m" in forced.stdout
+    assert "\x1b[1m1. Drought in the valley" in forced.stdout
+    plain = pln(site, "search", "watershed", env={"FORCE_COLOR": "1", "NO_COLOR": "1"}, color=True)
+    assert "\x1b[" not in plain.stdout
+    assert "dried the watershed" in plain.stdout
+
+
+class PagerSpy:
+    def __init__(self) -> None:
+        self.pages: list[str] = []
+
+    def __call__(self, text: str, color: bool | None = None) -> None:
+        self.pages.append(text)
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> PagerSpy:
+    """A 10-line terminal on standard output, and a pager that only records."""
+    import aggregator.cli
+
+    spy = PagerSpy()
+    monkeypatch.setattr(aggregator.cli, "_stdout_is_terminal", lambda: True)
+    monkeypatch.setattr(
+        aggregator.cli.shutil, "get_terminal_size", lambda: os.terminal_size((80, 10))
+    )
+    monkeypatch.setattr(click, "echo_via_pager", spy)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return spy
+
+
+def test_long_results_are_paged_on_a_terminal(site: Path, terminal: PagerSpy) -> None:
+    long = pln(site, "search", "bulletin")
+    assert long.exit_code == 0
+    (page,) = terminal.pages
+    assert "20. Bulletin" in page and "\x1b[1m" in page  # bold on a terminal
+    assert long.stdout == ""
+
+    terminal.pages.clear()
+    unpaged = pln(site, "search", "bulletin", "--no-pager")
+    assert terminal.pages == [] and "20. Bulletin" in unpaged.stdout
+
+    short = pln(site, "search", "valley")
+    assert terminal.pages == [] and "1. Drought in the valley" in short.stdout
+
+
+def test_search_help_explains_the_syntax(site: Path) -> None:
+    result = pln(site, "search", "--help")
+    assert result.exit_code == 0
+    for words in ("title:drought", "--no-pager", "prefix*", "cafe finds café", "site.timezone"):
+        assert words in result.stdout, words
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.sampled_from([p for p in QUERY_PIECES if "\x00" not in p and "\ud800" not in p]),
+        min_size=1,
+        max_size=8,
+    ).map("".join)
+)
+def test_any_typed_query_is_an_answer_or_a_clear_error(site: Path, typed: str) -> None:
+    if typed.startswith("-"):
+        typed = " " + typed  # click would read it as an option; a person types `-- -x`
+    result = pln(site, "search", typed)
+    assert result.exit_code in (0, 2), (typed, result.output)
+    if result.exit_code == 2:
+        assert result.stderr.startswith("error: invalid query"), result.stderr
