@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 import hashlib
 import io
 import json
@@ -1200,7 +1201,7 @@ def add_people(text: str, path: Path, people: Sequence[NewPerson]) -> SourcesEdi
     new_text = _splice_people(text, data, planned)
     if new_text is None or _holds(new_text, path) != expected:
         new_text = _round_trip_people(text, planned)
-    _require(new_text, path, expected)
+        _require(new_text, path, expected)
     return SourcesEdit(
         text=new_text,
         changed=True,
@@ -1337,7 +1338,7 @@ def _require(text: str, path: Path, expected: _Holdings) -> None:
 
 def _editable(text: str, path: Path) -> Mapping[Any, Any]:
     data = _parse_yaml(text, path)
-    parse_config(text, path)  # edit only a valid file: its errors are the user's to see first
+    _ConfigReader(path).read(data)  # edit only a valid file: its errors are the user's first
     if not isinstance(data, Mapping):  # parse_config has refused anything else
         raise ConfigError("expected a mapping of sections", file=path)
     return data
@@ -1436,6 +1437,7 @@ class _PeopleBook:
     slugs: set[str]
     owners: dict[str, str]  # source identity → person name
     entries: list[_Planned] = field(default_factory=list)
+    listed: set[int] = field(default_factory=set)  # ids of the entries, to find them fast
     skipped: list[SkippedSource] = field(default_factory=list)
 
     @classmethod
@@ -1477,8 +1479,9 @@ class _PeopleBook:
             entry = self._new_entry(person.name, kept[0][1].url)
             for _, source in kept:
                 self.owners[_source_identity(source)] = entry.name
-        elif not any(planned is entry for planned in self.entries):
+        elif id(entry) not in self.listed:
             self.entries.append(entry)
+            self.listed.add(id(entry))
         entry.values += [value for value, _ in kept]
         entry.sources += [replace(source, person=entry.name) for _, source in kept]
         entry.topics += [t for t in person.topics if t not in entry.known_topics + entry.topics]
@@ -1495,6 +1498,7 @@ class _PeopleBook:
         self.by_name[name.casefold()] = entry
         self.slugs.add(slugify(name))
         self.entries.append(entry)
+        self.listed.add(id(entry))
         return entry
 
     def expected(self) -> _Holdings:
@@ -1711,7 +1715,9 @@ def _new_person_map(entry: _Planned) -> CommentedMap:
 _STARTER_STYLE = (4, 2)
 
 
+@functools.cache
 def _dumper(style: tuple[int, int] = _STARTER_STYLE) -> YAML:
+    """A round-trip dumper in ``style``; made once per style (they are slow to make)."""
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never fold a long URL or query onto a second line

@@ -611,3 +611,43 @@ class SitePerson:
     url: str | None = None
     active: bool = True  # still in sources.yaml
     posts: int = 0
+
+
+# ── email ────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class MailDigest:
+    """What one email holds: the digest of each day it covers, newest day first.
+
+    ``day`` is the day the email is for (the ``{date}`` of its subject): the day asked for
+    with ``--date``, else the day it is sent on. ``since`` is when the digest before it was
+    made: the email holds the posts first seen after it (None: ``--date``, or the first).
+    """
+
+    day: date
+    digests: tuple[Digest, ...]
+    since: datetime | None = None
+
+    @property
+    def post_count(self) -> int:
+        return sum(digest.post_count for digest in self.digests)
+
+    @property
+    def people(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name for digest in self.digests for name in digest.people))
+
+
+@dataclass(frozen=True)
+class SentDigest:
+    """A digest the mail server accepted, as the store remembers it."""
+
+    day: date  # the day it was for
+    sent_at: datetime
+    message_id: str
+    recipients: tuple[str, ...]  # the addresses the server accepted
+    posts: int = 0
+    # The posts it held were first seen in (covers_from, covers_until]; both None for a
+    # digest of one day asked for with --date, which leaves the daily window where it was.
+    covers_from: datetime | None = None
+    covers_until: datetime | None = None

@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from aggregator.models import (
     PagePost,
     ParsedPost,
     SearchHit,
+    SentDigest,
     SitePerson,
     SitePost,
     SourceHealth,
@@ -230,6 +231,29 @@ def m003_topics(db: Database) -> None:
         -- Search ranks every match by bm25, then by recency: this covering index gives it
         -- a match's date, source and id without reading the post's (large) row.
         CREATE INDEX posts_search_keys ON posts (id, posted_at, source_id);
+        """
+    )
+
+
+@migrations()
+def m007_email(db: Database) -> None:
+    # ── email ── One row per digest the mail server accepted (a --force resend adds one).
+    # day: the day it was for (YYYY-MM-DD in site.timezone); recipients: JSON list of the
+    # addresses accepted; covers_from/covers_until: the first_seen window of its posts, so
+    # the next daily digest starts where this one ended (both NULL for a --date digest).
+    db.executescript(
+        """
+        CREATE TABLE email_sent (
+            id INTEGER PRIMARY KEY,
+            day TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            recipients TEXT NOT NULL DEFAULT '[]',
+            posts INTEGER NOT NULL DEFAULT 0,
+            covers_from TEXT,
+            covers_until TEXT
+        );
+        CREATE INDEX email_sent_day ON email_sent (day, sent_at);
         """
     )
 
@@ -1055,6 +1079,96 @@ class Store:
             for row in rows
         ]
 
+    # ── email ────────────────────────────────────────────────────────────────────────────
+    #
+    # The emailed digest is private to the people in email.to, like local search: it reads
+    # every person's posts, those who asked not to be indexed too (docs/email.md). A day is
+    # recorded as sent only once the mail server accepted the message.
+
+    def email_posts(
+        self,
+        *,
+        posted_from: datetime,
+        posted_until: datetime | None = None,
+        seen_after: datetime | None = None,
+        seen_until: datetime | None = None,
+        text_chars: int = 4000,
+    ) -> list[SitePost]:
+        """Posts of ``[posted_from, posted_until)`` first seen in ``(seen_after, seen_until]``,
+        oldest first, shaped as the site's (``SitePost``) so the same digest code reads them."""
+        rows = self._dicts(
+            f"""
+            SELECT p.id, p.link, p.title, p.author, p.posted_at,
+                   substr(p.text, 1, :chars) AS text,
+                   substr(COALESCE(p.content_html, p.summary_html), 1, {_SITE_HTML_CHARS}) AS html,
+                   p.links, p.content_warning, p.is_share,
+                   s.url AS source_url, s.kind, pe.name AS person, pe.slug AS person_slug,
+                   (SELECT group_concat(t.topic || char(31) || t.terms, char(30))
+                    FROM post_topics t WHERE t.post_id = p.id) AS tags
+            FROM posts p
+            JOIN sources s ON s.id = p.source_id
+            JOIN people pe ON pe.id = s.person_id
+            WHERE p.posted_at >= :posted_from
+              AND (:posted_until IS NULL OR p.posted_at < :posted_until)
+              AND (:seen_after IS NULL OR p.first_seen > :seen_after)
+              AND (:seen_until IS NULL OR p.first_seen <= :seen_until)
+            ORDER BY p.posted_at, p.id
+            """,
+            {
+                "chars": text_chars,
+                "posted_from": _iso(posted_from),
+                "posted_until": posted_until and _iso(posted_until),
+                "seen_after": seen_after and _iso(seen_after),
+                "seen_until": seen_until and _iso(seen_until),
+            },
+        )
+        return [_site_post(row) for row in rows]
+
+    def record_email_sent(self, sent: SentDigest) -> None:
+        """Remember a digest the mail server accepted (call it only after it did)."""
+        with self._transaction():
+            self.db.execute(
+                """
+                INSERT INTO email_sent
+                    (day, sent_at, message_id, recipients, posts, covers_from, covers_until)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    sent.day.isoformat(),
+                    _iso(sent.sent_at),
+                    sent.message_id,
+                    json.dumps(list(sent.recipients)),
+                    sent.posts,
+                    sent.covers_from and _iso(sent.covers_from),
+                    sent.covers_until and _iso(sent.covers_until),
+                ],
+            )
+
+    def email_sent(self, day: date) -> SentDigest | None:
+        """The latest digest sent for ``day``, if one was."""
+        rows = self._dicts(
+            "SELECT * FROM email_sent WHERE day = ? ORDER BY sent_at DESC, id DESC LIMIT 1",
+            [day.isoformat()],
+        )
+        return _sent_digest(rows[0]) if rows else None
+
+    def last_email_sent(self) -> SentDigest | None:
+        """The digest sent last, whatever day it was for."""
+        rows = self._dicts("SELECT * FROM email_sent ORDER BY sent_at DESC, id DESC LIMIT 1")
+        return _sent_digest(rows[0]) if rows else None
+
+    def email_window_start(self, before: date) -> datetime | None:
+        """Where the daily digest of ``before`` starts: the end of the window of the last
+        daily digest of an earlier day (None: there was none, so it starts from scratch).
+
+        A resend of the same day (--force) starts where its first sending started.
+        """
+        row = self.db.execute(
+            "SELECT max(covers_until) FROM email_sent WHERE day < ? AND covers_until IS NOT NULL",
+            [before.isoformat()],
+        ).fetchone()
+        return _parse_time(row[0]) if row else None
+
     def _dicts(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
@@ -1230,4 +1344,16 @@ def _search_hit(
         rank=score,
         tags=tags,
         id=int(row["id"]),
+    )
+
+
+def _sent_digest(row: dict[str, Any]) -> SentDigest:  # ── email ──
+    return SentDigest(
+        day=date.fromisoformat(row["day"]),
+        sent_at=datetime.fromisoformat(row["sent_at"]),
+        message_id=row["message_id"],
+        recipients=tuple(json.loads(row["recipients"] or "[]")),
+        posts=int(row["posts"]),
+        covers_from=_parse_time(row["covers_from"]),
+        covers_until=_parse_time(row["covers_until"]),
     )

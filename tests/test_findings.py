@@ -200,3 +200,28 @@ def test_a_stray_height_end_tag_in_an_ill_formed_feed() -> None:
     body = b'<rss version="2.0"><channel></height><item><title>x</title></item></channel></rss>'
     with contextlib.suppress(ParseError):  # refusing it in words is fine; TypeError is not
         read(body, URL)
+
+
+# ── finding 6: a <title> nested after an <image> takes the entry's title ─────────────────
+
+FIX_6 = (
+    "parse._post_from: title=plain_text(str(entry.get('title') or '')) or None instead of "
+    "_text_of(entry.get('title_detail')): feedparser keeps entry['title'] right but lets a "
+    "nested <title> overwrite title_detail (likewise the channel title in _feed_from)"
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=f"finding 6 (conformance run, rsparser/cloudblog.rss): {FIX_6}",
+)
+def test_a_title_nested_in_the_author_does_not_replace_the_post_title() -> None:
+    # Google's Cloud blog: an <image> in the item, then the author's job as <title>
+    body = (
+        b'<rss version="2.0"><channel><title>Cloud Blog</title><item>'
+        b"<title>Shadow IT clues</title><guid>1</guid><image>https://x.example/i.png</image>"
+        b"<author><name>Diane</name><title>Product Manager</title></author>"
+        b"</item></channel></rss>"
+    )
+    assert read_feed(body).posts[0].title == "Shadow IT clues"
