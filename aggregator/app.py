@@ -12,31 +12,56 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 from urllib.parse import urljoin
 
+from aggregator import (
+    buildstamp,
+    extract,
+    health,
+    mastodon,
+    parse,
+    policy,
+    sitemap,
+    subscriptions,
+    topics,
+)
 from aggregator import config as config_module
 from aggregator import digest as digest_module
-from aggregator import extract, health, mastodon, parse, policy, sitemap, subscriptions, topics
+from aggregator import mail as mail_module
 from aggregator import site as site_module
-from aggregator.errors import ConfigError, FetchError, HttpStatusError, ParseError, PlnError
+from aggregator.errors import (
+    ConfigError,
+    DeliveryError,
+    FetchError,
+    HttpStatusError,
+    ParseError,
+    PlnError,
+)
 from aggregator.fetch import Fetcher
 from aggregator.lock import site_lock
 from aggregator.models import (
     Article,
     Config,
+    Digest,
+    EmailConfig,
+    EmailStatus,
     FeedLinks,
     FetchResult,
     FetchSummary,
     FullText,
     HealthReport,
+    MailDigest,
     MastodonCursor,
     NewPerson,
     NewSource,
@@ -44,6 +69,8 @@ from aggregator.models import (
     ParsedFeed,
     ParsedPost,
     SearchHit,
+    SentDigest,
+    SitePost,
     SkippedSource,
     SourceConfig,
     SourceHealth,
@@ -171,8 +198,12 @@ async def _fetch_all(
         return waiting
     budget = mastodon.InstanceBudget()  # shared: rate limits are per instance, not per account
     async with Fetcher(config.fetch) as fetcher:
-        with _parse_pool(len(due)) as pool, _article_pool(config, pool) as articles:
-            reader = _SourceReader(fetcher, pool, store, budget, clock, progress, articles)
+        with (
+            _parse_pool(len(due)) as pool,
+            _article_pool(config, pool) as articles,
+            _StoreThread(store) as writes,
+        ):
+            reader = _SourceReader(fetcher, pool, store, budget, clock, progress, articles, writes)
             fetched = await asyncio.gather(
                 *(reader.run(state, sources[state.url]) for state in due)
             )
@@ -218,6 +249,13 @@ class _SourceReader:
     clock: Clock
     progress: Progress
     articles: _Articles | None = None  # full text: extraction of post pages (see below)
+    writes: _StoreThread | None = None  # the store's calls, off the event loop (see below)
+
+    async def _db(self, method: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Call a method of ``self.store`` on the store's thread (in-line without one)."""
+        if self.writes is None:
+            return method(*args, **kwargs)
+        return await self.writes.call(method, *args, **kwargs)
 
     async def run(self, state: SourceState, source: SourceConfig) -> SourceOutcome:
         started = time.monotonic()
@@ -226,18 +264,23 @@ class _SourceReader:
             outcome = await self._read_and_store(state, source)
         except HttpStatusError as exc:
             gone = exc.status == 410
-            self.store.record_failure(
-                state.id, exc.message, self.clock(), retry_after=exc.retry_after, gone=gone
+            await self._db(
+                self.store.record_failure,
+                state.id,
+                exc.message,
+                self.clock(),
+                retry_after=exc.retry_after,
+                gone=gone,
             )
             status = SourceStatus.GONE if gone else SourceStatus.FAILED
             outcome = replace(outcome, status=status, error=_describe_status(exc))
         except PlnError as exc:
-            self.store.record_failure(state.id, _message(exc), self.clock())
+            await self._db(self.store.record_failure, state.id, _message(exc), self.clock())
             outcome = replace(outcome, status=SourceStatus.FAILED, error=_message(exc))
         except Exception as exc:  # a bug must cost one source, not the run
             log.exception("unexpected error while fetching %s (%s)", state.url, state.person)
             error = f"internal error: {type(exc).__name__}: {exc}"
-            self.store.record_failure(state.id, error, self.clock())
+            await self._db(self.store.record_failure, state.id, error, self.clock())
             outcome = replace(outcome, status=SourceStatus.FAILED, error=error)
         outcome = replace(outcome, elapsed=time.monotonic() - started)
         self.progress.source_done(outcome)
@@ -245,14 +288,14 @@ class _SourceReader:
 
     async def _read_and_store(self, state: SourceState, source: SourceConfig) -> SourceOutcome:
         if state.kind == SourceKind.MASTODON:
-            cursor = self.store.mastodon_cursor(state.id)
+            cursor = await self._db(self.store.mastodon_cursor, state.id)
             read = await mastodon.read_account(
                 self.fetcher, source, cursor, self.budget, self.clock()
             )
-            counts = self.store.record_mastodon(state.id, read, self.clock())
+            counts = await self._db(self.store.record_mastodon, state.id, read, self.clock())
             return _outcome(state, counts, read.notes)
         fetched = await _read_feed_or_blog(self, state)
-        outcome = _store_fetched(self.store, state, fetched, self.clock())
+        outcome = await self._db(_store_fetched, self.store, state, fetched, self.clock())
         return await _fill_full_text(self, state, source, outcome)
 
 
@@ -419,6 +462,91 @@ def _parse_pool(jobs: int) -> Iterator[Executor | None]:
         yield pool
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+# Calls grouped into one transaction at most: enough to spare SQLite and FTS5 a commit per
+# source, few enough that a source's outcome is not held back long.
+_GROUP_MAX = 64
+
+
+class _StoreThread:
+    """The store's calls of a fetch run, on one thread of their own, in the order made.
+
+    The event loop never waits for SQLite (FTS5 indexes a new post's text as it is
+    inserted, which releases the GIL), and the calls that queued up while one group ran
+    are committed together as the next group: one transaction for several sources, each
+    call still all-or-nothing (its own savepoint). A call's result is handed back only
+    once its group is committed, so an outcome is never reported before it is stored.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="pln-store", daemon=True)
+
+    def __enter__(self) -> _StoreThread:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._calls.put(None)
+        self._thread.join()
+
+    async def call(self, method: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_T] = loop.create_future()
+        self._calls.put(_Call(functools.partial(method, *args, **kwargs), future, loop))
+        return await future
+
+    def _work(self) -> None:
+        while True:
+            first = self._calls.get()
+            if first is None:
+                return
+            group = [first]
+            while len(group) < _GROUP_MAX:
+                try:
+                    following = self._calls.get_nowait()
+                except queue.Empty:
+                    break
+                if following is None:
+                    self._run_group(group)
+                    return
+                group.append(following)
+            self._run_group(group)
+
+    def _run_group(self, group: list[_Call]) -> None:
+        results: list[tuple[_Call, Any, BaseException | None]] = []
+        try:
+            with self.store.batch():
+                for call in group:
+                    try:
+                        with self.store.batch():  # a savepoint: a failure undoes this call
+                            results.append((call, call.work(), None))
+                    except Exception as exc:  # the caller's: raised where it awaits
+                        results.append((call, None, exc))
+        except Exception as exc:  # the commit failed: nothing of the group was stored
+            results = [(call, None, exc) for call in group]
+        for call, value, error in results:
+            call.loop.call_soon_threadsafe(_settle, call.future, value, error)
+
+
+@dataclass(frozen=True)
+class _Call:
+    work: Callable[[], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
 def _describe_status(exc: HttpStatusError) -> str:
     if exc.status == 410:
         return f"{exc.message}: the source is gone and will not be fetched again"
@@ -515,11 +643,14 @@ async def _fill_full_text(
     if reader.articles is None or state.kind == SourceKind.MASTODON:
         return outcome
     mode = extract.full_text_mode(state.kind, source.full_text, reader.articles.default_mode)
-    undecided = reader.store.posts_awaiting_page(state.id, reader.clock(), _MAX_UNDECIDED)
+    undecided = await reader._db(
+        reader.store.posts_awaiting_page, state.id, reader.clock(), _MAX_UNDECIDED
+    )
     wanted = [post for post in undecided if extract.wants_page(mode, post)]
     if len(wanted) < len(undecided):
         chosen = {post.id for post in wanted}
-        reader.store.settle_without_page([p for p in undecided if p.id not in chosen])
+        settled = [p for p in undecided if p.id not in chosen]
+        await reader._db(reader.store.settle_without_page, settled)
     if not wanted:
         return outcome
     articles = reader.articles
@@ -549,24 +680,25 @@ async def _read_article(
         page = await reader.fetcher.get(post.link, accept=PAGE_ACCEPT)
         if not extract.is_html(page.content_type, page.body):
             kind = (page.content_type or "unknown").partition(";")[0]
-            return _article_failed(reader, post, f"not a web page ({kind})", final=True)
+            return await _article_failed(reader, post, f"not a web page ({kind})", final=True)
         article = await articles.extract(page, post.needs_metadata)
     except HttpStatusError as exc:
         final = exc.status == 410
-        return _article_failed(reader, post, exc.message, exc.retry_after, final=final)
+        return await _article_failed(reader, post, exc.message, exc.retry_after, final=final)
     except PlnError as exc:
-        return _article_failed(reader, post, _message(exc))
+        return await _article_failed(reader, post, _message(exc))
     except Exception as exc:  # trafilatura or a worker that died: this page, not the source
         log.warning("extracting %s failed", post.link, exc_info=True)
-        return _article_failed(reader, post, f"extraction failed: {type(exc).__name__}: {exc}")
+        error = f"extraction failed: {type(exc).__name__}: {exc}"
+        return await _article_failed(reader, post, error)
     if article is None:
-        return _article_failed(reader, post, "no article text found on the page")
+        return await _article_failed(reader, post, "no article text found on the page")
     use_text = extract.keeps_article(post.text, article.text)
-    reader.store.record_article(post, article, reader.clock(), use_text=use_text)
+    await reader._db(reader.store.record_article, post, article, reader.clock(), use_text=use_text)
     return _ArticleResult(post.id, "done" if use_text else "kept")
 
 
-def _article_failed(
+async def _article_failed(
     reader: _SourceReader,
     post: PagePost,
     error: str,
@@ -577,7 +709,7 @@ def _article_failed(
     now = reader.clock()
     attempts = extract.MAX_ATTEMPTS if final else post.attempts + 1
     next_try = extract.next_try(attempts, now, retry_after)
-    reader.store.record_article_failure(post, error, now, next_try)
+    await reader._db(reader.store.record_article_failure, post, error, now, next_try)
     return _ArticleResult(post.id, "failed", error)
 
 
@@ -1060,6 +1192,7 @@ def build(config: Config, *, clock: Clock = system_clock) -> site_module.BuildRe
     Holds the site lock, so a build never reads a half-written fetch. Every page kind is one
     query: the posts stream once, oldest first; people and source health are one query each.
     """
+    started = time.monotonic()
     renderer = Renderer(config.site_dir, config.site.tz)
     with site_lock(config.site_dir, "build"):
         trending = _site_trends(config, clock)
@@ -1067,6 +1200,11 @@ def build(config: Config, *, clock: Clock = system_clock) -> site_module.BuildRe
             people = store.site_people()
             public = {person.name for person in people}
             health = [source for source in store.source_health() if source.person in public]
+            now = clock()
+            fingerprint = _site_fingerprint(config, renderer, store, people, health, trending, now)
+            kept = _unchanged_site(config, store, fingerprint)
+            if kept is not None:
+                return replace(kept, elapsed=time.monotonic() - started)
             # An excerpt, or a short toot shown whole, needs no more text than this.
             words = config.site.excerpt_words * digest_module.TOOT_WHOLE_FACTOR
             source = site_module.SiteInput(
@@ -1074,10 +1212,85 @@ def build(config: Config, *, clock: Clock = system_clock) -> site_module.BuildRe
                 posts=store.site_posts(text_chars=words * 12 + 200),
                 people=people,
                 health=health,
-                now=clock(),
+                now=now,
                 trends=trending,
             )
-            return site_module.build_site(source, renderer)
+            report = site_module.build_site(source, renderer)
+            store.save_build_stamp(buildstamp.dumps(_stamp_of(fingerprint, report)))
+            return report
+
+
+# ── performance: a rebuild with nothing changed leaves output/ as it is ──────────────────
+#
+# The stamp of the last build (buildstamp: a fingerprint of every input, kept in the store)
+# is compared with the inputs of this one; when they are the same, and output/ is still
+# there, the build would write the very bytes output/ holds (pages are deterministic), so it
+# is skipped. Any change (a post, a tag, the configuration, a template, pln itself, the
+# day, a post's place in the activity counts) builds as before.
+
+
+def _site_fingerprint(
+    config: Config,
+    renderer: Renderer,
+    store: Store,
+    people: Sequence[object],
+    health: Sequence[SourceHealth],
+    trending: Sequence[str],
+    now: datetime,
+) -> str:
+    tz = config.site.tz
+    window = buildstamp.activity_window(site_module.ACTIVITY_WEEKS)
+    times = store.posting_times(now - window)
+    own_templates = config.site_dir / "templates"
+    prints_now = buildstamp.names_now(own_templates) or store.has_empty_feed(
+        [topic.slug for topic in config.topics]
+    )
+    return buildstamp.fingerprint(
+        [
+            buildstamp.files_digest([Path(__file__).parent]),
+            buildstamp.files_digest(renderer.search_path),
+            config,
+            people,
+            health,
+            list(trending),
+            store.site_version(),
+            now.astimezone(tz).date(),
+            buildstamp.activity_marks(times, now, site_module.ACTIVITY_WEEKS),
+            now if prints_now else None,
+            site_module._pagefind_binary(),  # a Pagefind installed or removed since
+        ]
+    )
+
+
+def _unchanged_site(
+    config: Config, store: Store, fingerprint: str
+) -> site_module.BuildReport | None:
+    stamp = buildstamp.loads(store.build_stamp())
+    output = config.output_path
+    if stamp is None or stamp.fingerprint != fingerprint or not (output / "index.html").is_file():
+        return None
+    return site_module.BuildReport(
+        output=output,
+        pages=stamp.pages,
+        days=stamp.days,
+        posts=stamp.posts,
+        changed=0,
+        unchanged=stamp.files,
+        removed=0,
+        search_indexed=stamp.search_indexed,
+        elapsed=0.0,
+    )
+
+
+def _stamp_of(fingerprint: str, report: site_module.BuildReport) -> buildstamp.Stamp:
+    return buildstamp.Stamp(
+        fingerprint=fingerprint,
+        pages=report.pages,
+        days=report.days,
+        posts=report.posts,
+        files=report.changed + report.unchanged,
+        search_indexed=report.search_indexed,
+    )
 
 
 def _site_trends(config: Config, clock: Clock) -> list[str]:
@@ -1098,6 +1311,7 @@ def _site_trends(config: Config, clock: Clock) -> list[str]:
 class RunResult:
     summary: FetchSummary
     build: site_module.BuildReport
+    email: EmailResult | None = None  # ── email ── run(email=True)
 
 
 def run(
@@ -1106,12 +1320,224 @@ def run(
     clock: Clock = system_clock,
     progress: Progress | None = None,
     force: bool = False,
+    email: bool = False,
 ) -> RunResult:
-    """Fetch every due source, then build the site: the one command for a schedule."""
+    """Fetch every due source, then build the site (then send the emailed digest):
+    the one command for a schedule."""
+    if email:  # ── email ── a missing setting fails before a long fetch, not after
+        check_email(config, sending=True)
     summary = fetch(config, clock=clock, progress=progress, force=force)
-    return RunResult(summary=summary, build=build(config, clock=clock))
+    report = build(config, clock=clock)
+    emailed = _email_digest(config, clock=clock) if email else None
+    return RunResult(summary=summary, build=report, email=emailed)
 
 
 def serve(config: Config, port: int, ready: Callable[[str], None] | None = None) -> None:
     """Preview output/ on 127.0.0.1 until interrupted."""
     site_module.serve(config.output_path, port, ready=ready)
+
+
+# ── email ────────────────────────────────────────────────────────────────────────────────
+#
+# The daily digest holds the posts first seen since the digest of an earlier day was made,
+# so a day pln did not send (the machine was off, the server was down) is not lost; posts
+# older than a week are left out however long the gap. The day is recorded as sent only
+# once the server accepted the message: a failure records nothing, and the next run sends.
+
+EMAIL_DAYS = 7  # a digest catching up on missed days covers a week at most
+
+
+@dataclass(frozen=True)
+class EmailResult:
+    status: EmailStatus
+    digest: MailDigest
+    subject: str | None = None
+    recipients: tuple[str, ...] = ()  # the To of the message
+    message: EmailMessage | None = None
+    previous: SentDigest | None = None  # the digest sent before for the same day, if any
+    out: Path | None = None  # the .eml file written (--out)
+    recorded: bool = False  # the day is now recorded as sent
+
+
+def check_email(config: Config, *, sending: bool) -> EmailConfig:
+    """The email settings, or a ConfigError saying what is missing (the section, or the
+    SMTP password's environment variable when a message is to be sent)."""
+    if config.email is None:
+        raise ConfigError(
+            "there is no email: section: add one (to, from and smtp) to send the digest; "
+            "the starter sources.yaml has it commented out",
+            file=config.path,
+            key="email",
+        )
+    if sending:
+        mail_module.smtp_password(config.email.smtp, os.environ, config.path)
+    return config.email
+
+
+def email(
+    config: Config,
+    *,
+    day: date | None = None,
+    dry_run: bool = False,
+    out: Path | None = None,
+    force: bool = False,
+    to: Sequence[str] | None = None,
+    clock: Clock = system_clock,
+) -> EmailResult:
+    """Send the emailed digest: the posts since the last digest, or the digest of ``day``.
+
+    ``dry_run`` builds it and sends nothing, ``out`` writes it as an .eml file instead;
+    ``to`` sends it to other addresses as a test, recording nothing. A day already sent is
+    not sent again unless ``force``. Raises DeliveryError in the server's words.
+    """
+    sending = not dry_run and out is None
+    settings = check_email(config, sending=sending)
+    recording = sending and not to
+    recipients = _recipients(to) if to else settings.to
+    now = clock()
+    target = day or digest_module.day_of(now, config.site.tz)
+    with _email_lock(config, sending), Store.open(config.database_path) as store:
+        previous = store.email_sent(target)
+        if previous is not None and recording and not force:
+            return EmailResult(EmailStatus.ALREADY_SENT, MailDigest(target, ()), previous=previous)
+        digest = _mail_digest(store, config, target, one_day=day is not None, now=now)
+        if not digest.post_count and not settings.send_empty:
+            return EmailResult(EmailStatus.EMPTY, digest, previous=previous)
+        renderer = Renderer(config.site_dir, config.site.tz)
+        message = mail_module.compose(config, digest, renderer, now=now, to=recipients)
+        result = EmailResult(
+            EmailStatus.DRY_RUN,
+            digest,
+            subject=str(message["Subject"]),
+            recipients=recipients,
+            message=message,
+            previous=previous,
+        )
+        if not sending:
+            return _email_written(result, out)
+        delivery = _deliver(message, settings, config, recording)
+        recorded = recording and bool(delivery.accepted)
+        if recorded:  # only now: the server has the message
+            window = None if day else (digest.since, now)
+            store.record_email_sent(_sent_record(message, digest, delivery, clock(), window))
+    result = replace(result, status=EmailStatus.SENT, recorded=recorded)
+    if delivery.refused:
+        raise DeliveryError(_partly_refused(settings, delivery, recorded))
+    return result
+
+
+_email_digest = email  # run() takes a flag named ``email``
+
+
+def _recipients(addresses: Sequence[str]) -> tuple[str, ...]:
+    """--to addresses, each checked: a typo is bad usage, not a delivery failure."""
+    for address in addresses:
+        local, at, domain = mail_module.envelope_address(address).rpartition("@")
+        if not (local and at and domain):
+            raise ConfigError(f"{address!r} is not an email address", key="--to")
+    return tuple(addresses)
+
+
+def _deliver(
+    message: EmailMessage, settings: EmailConfig, config: Config, recording: bool
+) -> mail_module.Delivery:
+    password = mail_module.smtp_password(settings.smtp, os.environ, config.path)
+    try:
+        return mail_module.send(message, settings.smtp, password=password)
+    except DeliveryError as exc:
+        if not recording:
+            raise
+        raise DeliveryError(
+            f"{exc}. Nothing was recorded as sent: the next `pln email` sends it."
+        ) from exc
+
+
+@contextmanager
+def _email_lock(config: Config, sending: bool) -> Iterator[None]:
+    """A real send holds the site lock: no fetch adds posts between reading and recording."""
+    if not sending:
+        yield
+        return
+    with site_lock(config.site_dir, "email"):
+        yield
+
+
+def _mail_digest(
+    store: Store, config: Config, target: date, *, one_day: bool, now: datetime
+) -> MailDigest:
+    """The digest of each day the email covers, through the site's digest code."""
+    words = config.site.excerpt_words
+    text_chars = words * digest_module.TOOT_WHOLE_FACTOR * 12 + 200  # as the site reads them
+    since: datetime | None = None
+    if one_day:
+        posts = store.email_posts(
+            posted_from=_day_start(target, config),
+            posted_until=_day_start(target + timedelta(days=1), config),
+            text_chars=text_chars,
+        )
+    else:
+        since = store.email_window_start(target)
+        posts = store.email_posts(
+            posted_from=_day_start(target - timedelta(days=EMAIL_DAYS - 1), config),
+            seen_after=since,
+            seen_until=now,
+            text_chars=text_chars,
+        )
+    return MailDigest(day=target, digests=_digests_by_day(posts, config), since=since)
+
+
+def _digests_by_day(posts: Sequence[SitePost], config: Config) -> tuple[Digest, ...]:
+    """One digest per day (site.timezone), newest day first."""
+    by_day: dict[date, list[SitePost]] = {}
+    for post in posts:
+        by_day.setdefault(digest_module.day_of(post.posted_at, config.site.tz), []).append(post)
+    words = config.site.excerpt_words
+    return tuple(
+        digest_module.build_digest(day, by_day[day], config.topics, words)
+        for day in sorted(by_day, reverse=True)
+    )
+
+
+def _email_written(result: EmailResult, out: Path | None) -> EmailResult:
+    """A dry run, or an .eml file: nothing is sent or recorded."""
+    if out is None or result.message is None:
+        return result
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(mail_module.eml_bytes(result.message))
+    except OSError as exc:
+        raise PlnError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    return replace(result, status=EmailStatus.WRITTEN, out=out)
+
+
+def _sent_record(
+    message: EmailMessage,
+    digest: MailDigest,
+    delivery: mail_module.Delivery,
+    sent_at: datetime,
+    window: tuple[datetime | None, datetime] | None,
+) -> SentDigest:
+    """What the store keeps of a sent digest; ``window`` is None for a --date digest."""
+    covers_from, covers_until = window if window else (None, None)
+    return SentDigest(
+        day=digest.day,
+        sent_at=sent_at,
+        message_id=str(message["Message-ID"]),
+        recipients=delivery.accepted,
+        posts=digest.post_count,
+        covers_from=covers_from,
+        covers_until=covers_until,
+    )
+
+
+def _partly_refused(settings: EmailConfig, delivery: mail_module.Delivery, recorded: bool) -> str:
+    refused = "; ".join(f"{address}: {words}" for address, words in delivery.refused)
+    where = f"{settings.smtp.host}:{settings.smtp.port}"
+    accepted = ", ".join(delivery.accepted)
+    outcome = (
+        f"it was delivered to {accepted} and recorded as sent; "
+        "send it to the others with `pln email --to ADDRESS`"
+        if recorded
+        else f"it was delivered to {accepted} only"
+    )
+    return f"{where} refused some recipients ({refused}): {outcome}"

@@ -30,6 +30,7 @@ from aggregator.models import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,
     Config,
+    EmailStatus,
     FetchSummary,
     HealthReport,
     SearchHit,
@@ -207,18 +208,29 @@ def build(ctx: Context) -> None:
 @cli.command()
 @click.option("--strict", is_flag=True, help="Exit 1 when any source failed (after building).")
 @click.option("--force", is_flag=True, help="Also fetch sources that are backing off after errors.")
+@click.option(
+    "--email",
+    "send_email",
+    is_flag=True,
+    help="Then send the emailed digest, as `pln email` does (once a day; see its --help).",
+)
 @pass_context
-def run(ctx: Context, strict: bool, force: bool) -> None:
+def run(ctx: Context, strict: bool, force: bool, send_email: bool) -> None:
     """Fetch every source that is due, then build the site: the command for a schedule.
 
     A failed source is reported and the site is built all the same; with --strict the
-    exit status is then 1, so a scheduler can tell someone.
+    exit status is then 1, so a scheduler can tell someone. With --email the digest is
+    sent after the build; a mail server that fails makes the exit status 1.
     """
     config = ctx.config()
+    if send_email:  # ── email ── a missing setting fails now, not after a long fetch
+        app.check_email(config, sending=True)
     with _progress(ctx) as progress:
         summary = app.fetch(config, progress=progress, force=force)
     _print_summary(ctx, summary)
     _print_build(ctx, app.build(config))
+    if send_email:
+        _print_email(ctx, config, app.email(config))
     if strict and summary.failed:
         click.echo(f"error: {_plural(len(summary.failed), 'source')} failed (--strict)", err=True)
         sys.exit(EXIT_FAILED)
@@ -1064,6 +1076,107 @@ def _describe_check(check: app.SourceCheck) -> str:
         via = f", read through its RSS feed {check.feed_url}" if check.feed_url else ""
         return f"A Mastodon account{title}: {posts} to fetch{via}."
     return f"A feed{title}: {posts} to fetch."
+
+
+# ── email ────────────────────────────────────────────────────────────────────────────────
+
+
+@cli.command()
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="DATE",
+    help="The digest of this one day (YYYY-MM-DD, a day in site.timezone), instead of "
+    "everything since the last digest.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Build the message and print its text; send nothing."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the message to FILE as an .eml file your mail program opens; send nothing.",
+)
+@click.option("--force", is_flag=True, help="Send it even if this day's digest went out already.")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="ADDR",
+    help="Send it to ADDR instead of email.to (repeatable): a test send, which records "
+    "nothing, so the day still goes to email.to.",
+)
+@pass_context
+def email(
+    ctx: Context,
+    day: datetime | None,
+    dry_run: bool,
+    out: Path | None,
+    force: bool,
+    to: tuple[str, ...],
+) -> None:
+    """Send the digest by email, through the email: section of sources.yaml.
+
+    It holds every post first seen since the last digest went out (at most a week of
+    them), so a day that was missed is not lost; --date sends one day's digest instead.
+    A day is recorded as sent once the mail server accepted it, and is not sent twice
+    unless --force. Nothing new: nothing is sent, unless email.send_empty is true.
+
+    A failure (server down, login or recipient refused) exits 1 with the server's words
+    and records nothing: the next run sends it. The password comes from the environment
+    variable that email.smtp.password_env names, never from the file.
+    """
+    config = ctx.config()
+    result = app.email(
+        config,
+        day=day.date() if day else None,
+        dry_run=dry_run,
+        out=out,
+        force=force,
+        to=to or None,
+    )
+    _print_email(ctx, config, result)
+
+
+def _print_email(ctx: Context, config: Config, result: app.EmailResult) -> None:
+    tz = config.site.tz
+    digest = result.digest
+    day = f"{digest.day.day} {digest.day:%B %Y}"
+    what = (
+        f"{_plural(digest.post_count, 'post')} from "
+        f"{_plural(len(digest.people), 'person', 'people')}"
+    )
+    if result.status is EmailStatus.ALREADY_SENT and result.previous is not None:
+        sent = result.previous
+        click.echo(
+            f"The digest for {day} was already sent at {_local_time(sent.sent_at, tz)} to "
+            f"{', '.join(sent.recipients)}: nothing sent (--force sends it again)."
+        )
+        return
+    if result.status is EmailStatus.EMPTY:
+        what_is_empty = (
+            f"Nothing new since the last digest ({_local_time(digest.since, tz)})"
+            if digest.since
+            else f"Nothing to send for {day}"
+        )
+        click.echo(f"{what_is_empty}: no email sent (email.send_empty: true sends one anyway).")
+        return
+    if ctx.verbosity < 0:
+        return
+    subject = f'"{result.subject}"'
+    recipients = ", ".join(result.recipients)
+    if result.status is EmailStatus.WRITTEN:
+        click.echo(f"Wrote {subject} ({what}) to {result.out}: nothing sent.")
+    elif result.status is EmailStatus.DRY_RUN:
+        click.echo(f"Dry run: would send {subject} ({what}) to {recipients}.\n")
+        text = result.message.get_body(("plain",)) if result.message else None
+        if text is not None:
+            click.echo(text.get_content(), nl=False)
+    else:
+        note = "" if result.recorded else " (a test send: not recorded)"
+        click.echo(f"Sent {subject} ({what}) to {recipients}{note}.")
 
 
 # ── logs ─────────────────────────────────────────────────────────────────────────────────

@@ -651,3 +651,11 @@ class SentDigest:
     # digest of one day asked for with --date, which leaves the daily window where it was.
     covers_from: datetime | None = None
     covers_until: datetime | None = None
+
+
+class EmailStatus(enum.StrEnum):
+    SENT = "sent"  # the server accepted it (and, unless sent --to someone else, it is recorded)
+    WRITTEN = "written"  # --out: written as an .eml file, nothing sent
+    DRY_RUN = "dry-run"  # built, nothing sent
+    ALREADY_SENT = "already-sent"  # the day's digest went out before: nothing sent
+    EMPTY = "empty"  # nothing to tell, and email.send_empty is off: nothing sent

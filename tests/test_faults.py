@@ -9,8 +9,11 @@ and in ``pln sources``.
 
 from __future__ import annotations
 
+import functools
 import json
+import socket
 import sqlite3
+import threading
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,10 +37,35 @@ from tests.server import LocalHTTPServer, Reply
 from tests.sites import items, rss, write_site
 
 MAX_BYTES = 200_000
+# fetch.timeout: how long the silent servers cost; short, but long enough for a good answer
+# on a loaded CI machine
+TIMEOUT = 2
 # A gzip body of about 200 KB that inflates to 256 MB: 1,280 times fetch.max_bytes.
 BOMB_SIZE = 256 * 1024 * 1024
 # A name under .invalid never resolves (RFC 6761): the lookup fails without any server.
-UNRESOLVABLE = "http://feeds.pln-test.invalid/feed.xml"
+UNRESOLVABLE_HOST = "feeds.pln-test.invalid"
+UNRESOLVABLE = f"http://{UNRESOLVABLE_HOST}/feed.xml"
+
+
+@functools.cache
+def resolver_fails_fast() -> bool:
+    """Whether this machine says "no such name" within the fetch timeout.
+
+    A resolver that cannot be reached makes the lookup wait out its own timeouts instead;
+    pln then reports "timed out", truthfully, but the words under test are not produced.
+    """
+    outcome: list[bool] = []
+
+    def look_up() -> None:
+        try:
+            socket.getaddrinfo(UNRESOLVABLE_HOST, 80)
+        except socket.gaierror:
+            outcome.append(True)
+
+    worker = threading.Thread(target=look_up, daemon=True)
+    worker.start()
+    worker.join(timeout=TIMEOUT * 0.8)
+    return bool(outcome)
 
 
 @dataclass(frozen=True)
@@ -78,7 +106,8 @@ def write_fault_site(site: Path, good_url: str, faults: list[Fault]) -> None:
     people: dict[str, list[object]] = {"Good": [good_url]}
     people.update({fault.person: [fault.url] for fault in faults})
     # full_text never: the faults are about feeds; article pages would only add requests.
-    write_site(site, people, fetch={"timeout": 1, "max_bytes": MAX_BYTES, "full_text": "never"})
+    fetch = {"timeout": TIMEOUT, "max_bytes": MAX_BYTES, "full_text": "never"}
+    write_site(site, people, fetch=fetch)
 
 
 def assert_only_the_fault_failed(site: Path, result: Result, faults: list[Fault]) -> None:
@@ -137,8 +166,8 @@ def servers(http_server: LocalHTTPServer, bomb: bytes) -> Iterator[dict[str, Fau
                 http_server.url("/short.xml"),
                 "the connection closed before the response was complete",
             ),
-            Fault("Silent", silent.url("/feed.xml"), "timed out after 1 s"),
-            Fault("Hanging", http_server.url("/hang.xml"), "timed out after 1 s"),
+            Fault("Silent", silent.url("/feed.xml"), f"timed out after {TIMEOUT} s"),
+            Fault("Hanging", http_server.url("/hang.xml"), f"timed out after {TIMEOUT} s"),
             Fault(
                 "Tls",
                 self_signed.url("/feed.xml", scheme="https"),
@@ -161,6 +190,8 @@ FAULT_NAMES = ["Reset", "Short", "Silent", "Hanging", "Tls", "Dns", "Bomb"]
 def test_one_fault_beside_a_good_source(
     name: str, servers: dict[str, Fault], http_server: LocalHTTPServer, tmp_path: Path
 ) -> None:
+    if name == "Dns" and not resolver_fails_fast():
+        pytest.skip("this machine's resolver does not answer for .invalid within the timeout")
     fault = servers[name]
     site = tmp_path / "site"
     write_fault_site(site, http_server.url("/good.xml"), [fault])
@@ -171,7 +202,7 @@ def test_one_fault_beside_a_good_source(
 def test_every_fault_at_once(
     servers: dict[str, Fault], http_server: LocalHTTPServer, tmp_path: Path
 ) -> None:
-    faults = list(servers.values())
+    faults = [f for f in servers.values() if f.person != "Dns" or resolver_fails_fast()]
     site = tmp_path / "site"
     write_fault_site(site, http_server.url("/good.xml"), faults)
     result = pln(site, "fetch")
