@@ -553,6 +553,10 @@ def _addresses(value: object) -> tuple[str, ...]:
     return tuple(addresses)
 
 
+# What email.subject may name: the site's title, the digest's day, its number of posts.
+SUBJECT_FIELDS = ("title", "date", "count")
+
+
 def _subject(value: object) -> str:
     subject = _one_line(value)
     try:
@@ -562,9 +566,9 @@ def _subject(value: object) -> str:
             f"{subject!r} is not a valid template ({error}); write {{{{ and }}}} for braces"
         ) from None
     for name in fields:
-        if not name.isidentifier():
+        if name not in SUBJECT_FIELDS:
             raise _Invalid(
-                f"{{{name}}} is not a placeholder; use names such as {{title}} and {{date}}"
+                f"{{{name}}} is not a placeholder; use {{title}}, {{date}} or {{count}}"
             )
     return subject
 
