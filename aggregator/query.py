@@ -21,7 +21,9 @@ def literal_query(text: str) -> str | None:
     """
     chunks = [
         chunk
-        for chunk in _CONTROL.sub(" ", text).split()
+        # A colon only means something before a column name, and this query already failed:
+        # "nosuchcolumn:drought" is two words, not a phrase.
+        for chunk in _CONTROL.sub(" ", text).replace(":", " ").split()
         if _HAS_WORD.search(chunk) and chunk not in _OPERATORS
     ]
     if not chunks:

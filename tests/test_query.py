@@ -12,6 +12,10 @@ def test_words_become_quoted_phrases() -> None:
     assert literal_query('say "hi') == '"say" """hi"'
 
 
+def test_a_colon_that_named_no_column_separates_words() -> None:
+    assert literal_query("nosuchcolumn:drought") == '"nosuchcolumn" "drought"'
+
+
 def test_nothing_to_search_for() -> None:
     assert literal_query("-") is None
     assert literal_query('  " - * ') is None
