@@ -75,6 +75,9 @@ TREND_SAMPLE = 10_000  # posts of the window before that are counted, at most
 TREND_TEXT_CHARS = 2_000  # of each post's text: the opening says what a post is about
 _TREND_TABLES = ("trend_recent_words", "trend_before_words", "trend_recent", "trend_before")
 
+# Migrations apply in the order they are defined in this file, each once, recorded by name.
+# The numbers in the names were handed out as features were planned, so they are labels, not
+# an order; a new migration goes after the last one here, and a name is never changed.
 migrations = Migrations("pln")
 
 
