@@ -39,7 +39,7 @@ from aggregator.models import (
     ParsedPost,
     SourceConfig,
 )
-from aggregator.sanitize import clean_html, html_to_text, links_in, plain_text
+from aggregator.sanitize import clean_html, html_to_text, links_in, plain_text, without_surrogates
 
 __all__ = [
     "FIRST_FETCH_MAX_AGE",
@@ -400,9 +400,9 @@ class _Fields:
             return None
         try:
             moment = datetime.fromisoformat(text.strip())
-        except ValueError:
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except (ValueError, OverflowError):  # unreadable, or at the edge of datetime's range
             raise ParseError(self.url, f"{self.what}: {key!r} is not a date: {text!r}") from None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _web_url(value: str | None) -> str | None:
@@ -990,7 +990,7 @@ def _json_body(result: FetchResult) -> object:
     if result.truncated:
         raise ParseError(result.url, "the API answer was cut off at fetch.max_bytes")
     try:
-        return json.loads(result.body)
+        return without_surrogates(json.loads(result.body))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ParseError(result.url, f"not a JSON answer from a Mastodon API: {exc}") from None
 

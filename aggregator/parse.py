@@ -42,6 +42,7 @@ from aggregator.sanitize import (
     links_in,
     page_head,
     plain_text,
+    without_surrogates,
 )
 
 __all__ = ["read"]
@@ -307,12 +308,18 @@ def _read_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFee
     xml_type, charset_problem = _feedparser_content_type(defused.body, content_type)
     if charset_problem:
         problems.append(charset_problem)
-    result = feedparser.parse(
-        io.BytesIO(defused.body),
-        response_headers={"content-type": xml_type, "content-location": url},
-        resolve_relative_uris=False,
-        sanitize_html=False,
-    )
+    xml_body = _with_safe_declaration(_with_safe_char_refs(defused.body))
+    try:
+        result = feedparser.parse(
+            io.BytesIO(xml_body),
+            response_headers={"content-type": xml_type, "content-location": url},
+            resolve_relative_uris=False,
+            sanitize_html=False,
+        )
+    except Exception as error:  # feedparser is third-party code fed hostile bytes
+        raise _fail(
+            url, f"not a feed: the XML parser failed on it ({type(error).__name__}: {error})"
+        ) from error
     entries: list[Any] = result.get("entries", [])
     version: str = result.get("version") or ""
     if not entries and not version:
@@ -324,6 +331,36 @@ def _read_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFee
     # any of them in the document, every "content" feedparser reports is a stray.
     real_content = form == "atom" or _RSS_CONTENT_ELEMENT.search(defused.body) is not None
     return _feed_from(result, url, form, problems, real_content)
+
+
+# A numeric character reference to a surrogate or past U+10FFFF is no character: nh3 and
+# SQLite cannot encode it and feedparser's loose parser crashes on it.
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+_LAST_CODE_POINT = 0x10FFFF
+
+
+def _with_safe_char_refs(body: bytes) -> bytes:
+    def replace(match: re.Match[bytes]) -> bytes:
+        hex_digits, decimal_digits = match.groups()
+        number = int(hex_digits, 16) if hex_digits else int(decimal_digits)
+        if 0xD800 <= number <= 0xDFFF or number > _LAST_CODE_POINT:
+            return b"&#xFFFD;"
+        return match.group(0)
+
+    return _CHAR_REF.sub(replace, body)
+
+
+# feedparser decodes the declared encoding's name, then the body with it: a name that is
+# not plain ASCII is dropped, and the bytes are read as the HTTP header or UTF-8 says.
+_DECLARED_ENCODING = re.compile(rb"\A(\s*<\?xml[^>]*?)\s+encoding=([\"'])(.*?)\2")
+_ENCODING_NAME = re.compile(rb"\A[A-Za-z][A-Za-z0-9._-]*\Z")
+
+
+def _with_safe_declaration(body: bytes) -> bytes:
+    match = _DECLARED_ENCODING.match(body)
+    if match is None or _ENCODING_NAME.match(match.group(3)):
+        return body
+    return match.group(1) + body[match.end() :]
 
 
 def _not_a_feed(
@@ -370,22 +407,51 @@ def _describe(error: object) -> str:
 def _feed_from(
     result: Mapping[str, Any], url: str, form: str, problems: list[str], real_content: bool
 ) -> ParsedFeed:
-    # Plain dicts: FeedParserDict's key aliases would answer "updated_parsed" with the
-    # published date (and warn), and cost a lookup table on every access.
-    channel: dict[str, Any] = dict(result.get("feed", {}))
+    channel = _well_shaped(result.get("feed", {}))
     feed_author = _author(channel)
-    posts = tuple(
-        _post_from(dict(entry), url, feed_author, form, real_content)
-        for entry in result.get("entries", [])
-    )
+    posts: list[ParsedPost] = []
+    for entry in result.get("entries", []):
+        try:
+            posts.append(_post_from(_well_shaped(entry), url, feed_author, form, real_content))
+        except _SHAPE_ERRORS as error:  # a last guard: one odd entry never costs the feed
+            problems.append(f"skipped an entry of an unexpected shape ({error})")
     return ParsedFeed(
         url=url,
         format=form,
-        title=_text_of(channel.get("title_detail")) or None,
+        title=plain_text(_as_str(channel.get("title"))) or None,
         link=_web_url(channel.get("link"), url),
-        posts=posts,
+        posts=tuple(posts),
         problems=tuple(problems),
     )
+
+
+# An element named like one of feedparser's own keys (<authors>, <title_detail>) puts a
+# string where feedparser's own list or mapping belongs: such a value is dropped.
+_LIST_KEYS = ("authors", "contributors", "tags", "content", "links", "enclosures")
+_MAPPING_KEYS = ("author_detail", "title_detail", "summary_detail", "publisher_detail")
+_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, ValueError)
+
+
+def _well_shaped(node: object) -> dict[str, Any]:
+    """A plain dict of ``node`` whose structured keys hold what feedparser puts there.
+
+    Plain dicts also avoid FeedParserDict's key aliases, which would answer
+    "updated_parsed" with the published date (and warn), and cost a lookup on every access.
+    """
+    shaped: dict[str, Any] = dict(node) if isinstance(node, Mapping) else {}
+    for key in _LIST_KEYS:
+        value = shaped.get(key)
+        if value is not None:
+            items = value if isinstance(value, list) else []
+            shaped[key] = [item for item in items if isinstance(item, Mapping)]
+    for key in _MAPPING_KEYS:
+        if key in shaped and not isinstance(shaped[key], Mapping):
+            del shaped[key]
+    return shaped
+
+
+def _as_str(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
@@ -472,7 +538,9 @@ def _post_from(
     return _assemble(
         guid_parts=(entry.get("id"), entry.get("title"), entry.get("summary")),
         link=_web_url(entry.get("link"), base),
-        title=_text_of(entry.get("title_detail")) or None,
+        # entry["title"], not title_detail: a <title> nested later in the item (an author's
+        # job title) overwrites title_detail but not the entry's own title.
+        title=plain_text(_as_str(entry.get("title"))) or None,
         author=_author(entry) or feed_author,
         published=published or updated,
         updated=updated,
@@ -625,11 +693,12 @@ def _read_json_feed(body: bytes, url: str) -> ParsedFeed:
     try:
         document = json.loads(body)
     except json.JSONDecodeError as error:
-        message = f"{error.msg} at line {error.lineno}, column {error.colno}"
+        message = f"{error.msg.removesuffix(' at')} at line {error.lineno}, column {error.colno}"
         raise _fail(url, f"not a feed: the body is not valid JSON ({message})") from error
     except UnicodeDecodeError as error:
         message = "its bytes are not UTF-8, UTF-16 or UTF-32"
         raise _fail(url, f"not a feed: the body is not valid JSON ({message})") from error
+    document = without_surrogates(document)
     if not isinstance(document, dict) or not _looks_like_json_feed(document):
         raise _fail(url, "not a feed: JSON that is not a JSON Feed")
     problems: list[str] = []
@@ -729,7 +798,10 @@ def _json_date(value: object) -> datetime | None:
             moment = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # at the edge of datetime's range: absurd anyway
+        return None
     return moment if _EARLIEST <= moment < _LATEST else None
 
 

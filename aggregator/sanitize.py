@@ -13,9 +13,12 @@ import functools
 import re
 from dataclasses import dataclass
 from html import unescape
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import nh3
+
+_T = TypeVar("_T")
 
 __all__ = [
     "LinkTag",
@@ -25,6 +28,7 @@ __all__ = [
     "links_in",
     "page_head",
     "plain_text",
+    "without_surrogates",
 ]
 
 
@@ -100,6 +104,22 @@ def _usable_base(base_url: str | None) -> str | None:
     return base_url.strip()
 
 
+# A lone surrogate ("\ud800" is valid JSON text) is no character: nh3 cannot encode it and
+# SQLite cannot store it. It becomes U+FFFD, as a browser would show it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(value: _T) -> _T:
+    """``value`` (a string, or lists and dicts of them, as JSON gives) with no lone surrogate."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [without_surrogates(item) for item in value]  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {key: without_surrogates(item) for key, item in value.items()}  # type: ignore[return-value]
+    return value
+
+
 def clean_html(html: str, base_url: str | None) -> str:
     """``html`` with only safe markup left, its relative URLs resolved against ``base_url``.
 
@@ -108,6 +128,7 @@ def clean_html(html: str, base_url: str | None) -> str:
     """
     if not html:
         return ""
+    html = without_surrogates(html)
     base = _usable_base(base_url)
     try:
         return _cleaner(base).clean(html).strip()
@@ -163,6 +184,7 @@ def html_to_text(html: str) -> str:
     """
     if not html:
         return ""
+    html = without_surrogates(html)
     if "<" not in html and "&" not in html:
         return _ALL_SPACE.sub(" ", html).strip()
     # nh3 writes a no-break space as "&nbsp;": made a plain space, str.split() collapses it
@@ -236,6 +258,7 @@ def plain_text(value: str) -> str:
     complete entities (``&amp;``, ``&#8217;``) are decoded: "Q&A" and "&notice" stay.
     Markup that decoding reveals (titles escaped twice over) is stripped in turn.
     """
+    value = without_surrogates(value)
     for _ in range(_MAX_UNWRAPPING):
         if "<" in value and _holds_markup(value):
             value = html_to_text(value)

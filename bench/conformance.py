@@ -75,9 +75,9 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 # check). Found by reading the differences one by one; a difference with no reason here is
 # listed as "Not explained yet".
 FINDING_6 = (
-    "Bug (finding 6): pln takes a title from feedparser's title_detail, which a <title> "
-    "nested after an <image> (Google's <author><title>job</title></author>, Atom's "
-    "<image><title>) overwrites; entry['title'] is right. Fix and test in tests/test_findings.py"
+    "Bug (finding 6 of docs/reliability.md, fixed): a <title> nested after an <image> (Google's "
+    "<author><title>job</title></author>) replaced the post's title; a difference here is a "
+    "regression"
 )
 REASONS: list[tuple[str, str, str]] = [
     (r"rsparser/cloudblog\.rss|node_precedence/atom10_title", "", FINDING_6),

@@ -11,8 +11,9 @@ the working directory (give that file as the only argument to replay it). An inp
 longer than ``--input-timeout`` seconds or more than 2 GB is a crash too, so entity bombs and
 quadratic slow paths are found the same way.
 
-The bugs already pinned by strict xfails in tests/test_findings.py are named once when first
-met and skipped from then on (unless ``--all``), so a run looks for new ones. The corpus
+The bugs tests/known_bugs.py names (each pinned by a strict xfail in tests/test_findings.py)
+are named once when first met and skipped from then on (unless ``--all``), so a run looks
+for new ones. The corpus
 starts from tests/data/feeds and every feed of ../shared/corpora/realworld-feeds up to 64 KB,
 copied to a scratch directory that libFuzzer grows as it finds inputs reaching new code; pass
 ``--corpus DIR`` to keep it between runs.
@@ -29,6 +30,7 @@ import shutil
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import atheris
@@ -39,6 +41,8 @@ sys.path.insert(0, str(ROOT))
 with atheris.instrument_imports(include=["feedparser", "aggregator"]):
     from aggregator.errors import ParseError
     from aggregator.parse import read
+
+from tests.known_bugs import known_bug  # noqa: E402
 
 REALWORLD = ROOT.parent / "shared" / "corpora" / "realworld-feeds"
 URL = "https://fuzz.example/feed.xml"
@@ -56,26 +60,10 @@ CONTENT_TYPES = [
     "text/plain; charset=klingon",
 ]
 
-# (exception type, words in its message) of the bugs tests/test_findings.py pins.
-KNOWN_BUGS = {
-    "finding 1/2: a surrogate reaches nh3 or SQLite": (UnicodeEncodeError, "surrogates"),
-    "finding 1: a character reference beyond U+10FFFF": (ValueError, "chr() arg"),
-    "finding 3: a declared encoding that is not UTF-8": (UnicodeDecodeError, "utf-8"),
-    "finding 4: a date that overflows in UTC": (OverflowError, "date value out of range"),
-    "finding 5: a stray </height> or </width>": (TypeError, "int() argument"),
-}
-
 known_seen: Counter[str] = Counter()
 
 
-def known_bug(error: Exception) -> str | None:
-    for name, (kind, words) in KNOWN_BUGS.items():
-        if type(error) is kind and words in str(error):
-            return name
-    return None
-
-
-def make_target(skip_known: bool):  # type: ignore[no-untyped-def]
+def make_target(skip_known: bool) -> Callable[[bytes], None]:
     def test_one_input(data: bytes) -> None:
         provider = atheris.FuzzedDataProvider(data)
         content_type = CONTENT_TYPES[provider.ConsumeIntInRange(0, len(CONTENT_TYPES) - 1)]

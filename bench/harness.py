@@ -67,12 +67,23 @@ def percentile(values: Sequence[float], share: float) -> float:
 class Measured:
     wall: float  # seconds
     cpu: float  # user + system seconds of the process and all its descendants
-    peak_rss: float  # MB: the largest sum of RSS over the process tree, sampled every 20 ms
+    peak_rss: float  # MB: the largest sum of RSS over the process tree, sampled every 100 ms
+    peak_by_program: dict[str, float]  # MB: the same, per program (pln and its workers, …)
     stdout: str
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _program(pid: int) -> str:
+    """What a process of the tree is: Pagefind, or pln (its Python processes)."""
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
+            name = handle.read().strip()
+    except OSError:
+        return "gone"
+    return "pagefind" if name.startswith("pagefind") else "pln"
 
 
 def _tree(root: int) -> dict[int, tuple[int, float]]:
@@ -109,6 +120,7 @@ def run_measured(command: Sequence[str], *, env: dict[str, str] | None = None) -
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
     )
     peak = 0
+    by_program: dict[str, int] = {}
     sampled_cpu: dict[int, float] = {}  # the last CPU seen of each process of the tree
     done = threading.Event()
 
@@ -117,9 +129,15 @@ def run_measured(command: Sequence[str], *, env: dict[str, str] | None = None) -
         while not done.is_set():
             tree = _tree(process.pid)
             peak = max(peak, sum(rss for rss, _ in tree.values()))
+            sums: dict[str, int] = {}
+            for pid, (rss, _) in tree.items():
+                program = _program(pid)
+                sums[program] = sums.get(program, 0) + rss
+            for program, total in sums.items():
+                by_program[program] = max(total, by_program.get(program, 0))
             for pid, (_, cpu) in tree.items():
                 sampled_cpu[pid] = max(cpu, sampled_cpu.get(pid, 0.0))
-            done.wait(0.02)
+            done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -131,10 +149,11 @@ def run_measured(command: Sequence[str], *, env: dict[str, str] | None = None) -
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{stderr[-3000:]}")
     # rusage misses processes whose parent never waited for them (a forkserver's workers);
-    # sampling /proc sees them but misses each one's last 20 ms: the larger of the two.
+    # sampling /proc sees them but misses each one's last 100 ms: the larger of the two.
     waited = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     cpu = max(waited, sum(sampled_cpu.values()))
-    return Measured(wall, cpu, peak / 2**20, stdout)
+    programs = {name: value / 2**20 for name, value in by_program.items() if name != "gone"}
+    return Measured(wall, cpu, peak / 2**20, programs, stdout)
 
 
 @contextmanager

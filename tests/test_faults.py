@@ -120,8 +120,12 @@ def assert_only_the_fault_failed(site: Path, result: Result, faults: list[Fault]
     errors = source_errors(site)
     assert errors["Good"] is None
     for fault in faults:
-        # On the terminal, on the fault's own line …
-        lines = [line for line in result.stderr.splitlines() if f" {fault.person}: " in line]
+        # On the terminal, on the fault's own line (log records may repeat it) …
+        lines = [
+            line
+            for line in result.stderr.splitlines()
+            if line.lstrip().startswith("✗") and f" {fault.person}: " in line
+        ]
         assert len(lines) == 1 and fault.words in lines[0], (fault, result.stderr)
         assert "internal error" not in lines[0]
         # … and remembered for `pln sources`.

@@ -1,9 +1,9 @@
-"""Bugs found by fuzzing and the conformance run (issue 10), each pinned by a test.
+"""Bugs found by fuzzing and the conformance run (issue 10): one regression test each.
 
-A test marked ``xfail(strict=True)`` shows a bug that is not fixed yet: it fails today, and
-the day the fix lands it passes, which strict mode reports as a failure (XPASS) until the
-mark is removed. Then also remove the matching filter in tests/test_fuzz.py ("known bugs"),
-so the fuzzers cover that ground again. docs/reliability.md lists each finding with its fix.
+Each test was written failing, as a strict xfail, and its mark removed once the fix landed.
+A bug found next goes the same way: a strict xfail here (``raises=`` the exception it shows)
+and an entry in tests/known_bugs.py, so the fuzzers accept it until the fix, then neither.
+docs/reliability.md tells each finding and its fix.
 """
 
 from __future__ import annotations
@@ -49,37 +49,25 @@ def read_feed(body: bytes) -> ParsedFeed:
 
 # ── finding 1: character references to code points that are not characters ──────────────
 
-FIX_1 = (
-    "parse.py: before feedparser, replace numeric character references to surrogates "
-    "(D800-DFFF) and beyond U+10FFFF with &#xFFFD;"
-)
+# Fixed in parse.py (_with_safe_char_refs): before feedparser sees the body, numeric
+# character references to surrogates (D800-DFFF) or past U+10FFFF become &#xFFFD;.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason=f"finding 1: nh3 cannot encode a surrogate; {FIX_1}",
-)
 def test_a_surrogate_character_reference_does_not_lose_the_feed() -> None:
     feed = read_feed(rss_item("Caf&#xD800;é", "<p>text &#xDFFF;</p>"))
     assert feed.posts[0].title == "Caf\ufffdé"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason=f"finding 1: feedparser calls chr(0x110000); {FIX_1}",
-)
 def test_a_character_reference_beyond_unicode_does_not_lose_the_feed() -> None:
     feed = read_feed(rss_item("Big &#x110000; number"))
     assert feed.posts[0].title == "Big \ufffd number"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=f"finding 1, end to end: {FIX_1}",
-)
+def test_a_character_reference_past_any_int_does_not_lose_the_feed() -> None:
+    feed = read_feed(rss_item("Huge &#99999999999; number"))
+    assert feed.posts[0].title == "Huge \ufffd number"
+
+
 def test_fetch_stores_a_feed_with_a_surrogate_reference(
     tmp_path: Path, http_server: LocalHTTPServer
 ) -> None:
@@ -88,46 +76,29 @@ def test_fetch_stores_a_feed_with_a_surrogate_reference(
     write_site(site, {"Alice": [http_server.url("/feed.xml")]})
     result = CliRunner().invoke(cli, ["--site", str(site), "fetch"], catch_exceptions=False)
     assert result.exit_code == 0
-    # today: "✗ Alice: …: internal error: UnicodeEncodeError: 'utf-8' codec can't encode …"
+    # before the fix: "✗ Alice: …: internal error: UnicodeEncodeError: 'utf-8' codec can't …"
     assert "internal error" not in result.output
     assert "1 new posts" in result.stdout
 
 
 # ── finding 2: lone surrogates from JSON ("\ud800" is valid JSON text) ───────────────────
 
-FIX_2 = (
-    "parse._read_json_feed and mastodon._json_body: after json.loads, replace lone "
-    "surrogates (re '[\\ud800-\\udfff]') in every string with U+FFFD"
-)
+# Fixed by sanitize.without_surrogates: a lone surrogate becomes U+FFFD in JSON documents
+# (parse._read_json_feed, mastodon._json_body) and in every string sanitize handles.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason=f"finding 2: nh3 cannot encode a surrogate; {FIX_2}",
-)
 def test_a_json_feed_with_a_lone_surrogate_in_its_html() -> None:
     feed = read_feed(json_feed({"id": "1", "content_html": "<p>a\ud800b</p>"}))
     assert feed.posts[0].text == "a\ufffdb"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason=f"finding 2: SQLite cannot store it; {FIX_2}",
-)
 def test_a_json_feed_title_with_a_lone_surrogate_can_be_stored() -> None:
     feed = read_feed(json_feed({"id": "1", "title": "a\ud800b"}))
     title = feed.posts[0].title
-    # today the title keeps the surrogate, and the insert fails when the store writes it
+    # before the fix the title kept the surrogate, and the store's insert failed on it
     sqlite3.connect(":memory:").execute("SELECT ?", [title])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason=f"finding 2: nh3 cannot encode a surrogate; {FIX_2}",
-)
 def test_a_status_with_a_lone_surrogate() -> None:
     status = {"id": "1", "uri": f"{INSTANCE}/users/a/statuses/1", "content": "<p>a\ud800b</p>"}
     post = mastodon.status_to_post(status, INSTANCE)
@@ -136,48 +107,32 @@ def test_a_status_with_a_lone_surrogate() -> None:
 
 # ── finding 3: feedparser decodes the declared encoding's name as UTF-8 ──────────────────
 
-FIX_3 = (
-    "parse._read_xml_feed: call feedparser.parse inside try/except Exception (feedparser is "
-    "third-party code fed hostile bytes) and raise ParseError('not a feed: feedparser failed "
-    "on it (TypeError: ...)'); better still, drop an encoding pseudo-attribute that is not "
-    "ASCII before parsing, so the feed is read"
-)
+# Fixed in parse._read_xml_feed: an encoding name that is not plain ASCII is dropped from
+# the XML declaration, and an exception out of feedparser becomes a ParseError in words.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason=f"finding 3: UnicodeDecodeError escapes; {FIX_3}",
-)
 def test_a_declared_encoding_that_is_not_ascii() -> None:
     body = b'<?xml version="1.0" encoding="utf\xf4-8"?>' + rss_item("Hello")
     with contextlib.suppress(ParseError):  # refusing it in words is fine; anything else is not
         read(body, URL)
 
 
+def test_a_declared_encoding_with_a_nul_in_it() -> None:
+    body = b'<?xml version="1.0" encoding="utf\x00-8"?>' + rss_item("Hello")
+    with contextlib.suppress(ParseError):
+        read(body, URL)
+
+
 # ── finding 4: dates at the edge of datetime's range ─────────────────────────────────────
 
-FIX_4 = (
-    "parse._json_date: catch OverflowError with ValueError (return None); "
-    "mastodon._Fields.time: catch OverflowError with ValueError"
-)
+# Fixed: parse._json_date gives no date; mastodon._Fields.time says "… is not a date".
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason=f"finding 4: OverflowError escapes; {FIX_4}",
-)
 def test_a_json_feed_date_that_overflows_in_utc() -> None:
     feed = read_feed(json_feed({"id": "1", "date_published": "9999-12-31T23:59:59-12:00"}))
     assert feed.posts[0].published is None  # past 2100: absurd, like any date out of range
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason=f"finding 4: OverflowError escapes; {FIX_4}",
-)
 def test_a_status_date_that_overflows_in_utc() -> None:
     status = {
         "id": "1",
@@ -188,34 +143,29 @@ def test_a_status_date_that_overflows_in_utc() -> None:
         mastodon.status_to_post(status, INSTANCE)
 
 
-# ── finding 5: feedparser's loose parser and a stray </height> or </width> ───────────────
+# ── finding 5: feedparser's loose parser and a stray end tag ─────────────────────────────
+
+# In an ill-formed feed, feedparser's loose parser runs the end handler of an element whose
+# start it never saw: </height> and </width> call int(None), </media:player> looks up a dict
+# key that is not there. Fixed by the try/except around feedparser.parse of finding 3.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason=f"finding 5 (atheris): feedparser's _end_height calls int(None); {FIX_3}",
-)
-def test_a_stray_height_end_tag_in_an_ill_formed_feed() -> None:
-    body = b'<rss version="2.0"><channel></height><item><title>x</title></item></channel></rss>'
-    with contextlib.suppress(ParseError):  # refusing it in words is fine; TypeError is not
+@pytest.mark.parametrize("end_tag", ["</height>", "</width>", "</media:player>"])
+def test_a_stray_end_tag_in_an_ill_formed_feed(end_tag: str) -> None:
+    body = (
+        '<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel>'
+        f"{end_tag}<item><title>x</title></item></channel></rss>"
+    ).encode()
+    with contextlib.suppress(ParseError):  # refusing it in words is fine; the rest is not
         read(body, URL)
 
 
 # ── finding 6: a <title> nested after an <image> takes the entry's title ─────────────────
 
-FIX_6 = (
-    "parse._post_from: title=plain_text(str(entry.get('title') or '')) or None instead of "
-    "_text_of(entry.get('title_detail')): feedparser keeps entry['title'] right but lets a "
-    "nested <title> overwrite title_detail (likewise the channel title in _feed_from)"
-)
+# Fixed in parse._post_from (and the channel title in _feed_from): entry["title"], not
+# title_detail.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=f"finding 6 (conformance run, rsparser/cloudblog.rss): {FIX_6}",
-)
 def test_a_title_nested_in_the_author_does_not_replace_the_post_title() -> None:
     # Google's Cloud blog: an <image> in the item, then the author's job as <title>
     body = (
@@ -225,3 +175,34 @@ def test_a_title_nested_in_the_author_does_not_replace_the_post_title() -> None:
         b"</item></channel></rss>"
     )
     assert read_feed(body).posts[0].title == "Shadow IT clues"
+
+
+# ── finding 7: an element named like one of feedparser's own keys ────────────────────────
+
+# Fixed in parse.py: feedparser's structured keys are read for their shape (a list of
+# mappings, a mapping); a string found there is ignored, and the post kept.
+
+
+@pytest.mark.parametrize("element", ["authors", "author_detail", "title_detail", "summary_detail"])
+def test_an_element_named_like_a_feedparser_key(element: str) -> None:
+    body = (
+        '<rss version="2.0"><channel><title>t</title><item><guid>1</guid><title>Post</title>'
+        f"<{element}>Alice</{element}></item></channel></rss>"
+    ).encode()
+    assert read_feed(body).posts[0].title == "Post"
+
+
+# ── finding 8: a Unicode space in a namespace name ───────────────────────────────────────
+
+# xml.sax splits expat's "namespace localname" pairs with str.split(), which also splits at
+# U+00A0 and the other Unicode spaces; feedparser's strict parser then fails to unpack them.
+# Fixed by the try/except around feedparser.parse of finding 3.
+
+
+def test_a_unicode_space_in_a_namespace_name() -> None:
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:yt="http://www.y\u00a0outube.com/x">'
+        "<entry><id>1</id><title>Video</title><yt:videoId>v</yt:videoId></entry></feed>"
+    ).encode()
+    with contextlib.suppress(ParseError):  # refusing it in words is fine; ValueError is not
+        read(body, URL)
