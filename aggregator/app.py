@@ -871,6 +871,16 @@ def topic_counts(config: Config) -> dict[str, int]:
 TREND_BASELINE_DAYS = 90
 
 
+def trend_windows(
+    now: datetime, days: int, baseline_days: int
+) -> tuple[datetime, datetime, datetime]:
+    """(recent start, start of the window before, end) of the trends at ``now``."""
+    # The second of grace keeps a post stored this very second inside the window.
+    end = now + timedelta(seconds=1)
+    recent_start = end - timedelta(days=days)
+    return recent_start, recent_start - timedelta(days=baseline_days), end
+
+
 def trends(
     config: Config,
     days: int = 7,
@@ -883,11 +893,9 @@ def trends(
     before, most surprising first; the user's own topic words and stop words aside."""
     if not config.database_path.exists():
         return Trends(days, baseline_days, 0, 0, ())
-    # The second of grace keeps a post stored this very second inside the window.
-    end = clock() + timedelta(seconds=1)
-    recent_start = end - timedelta(days=days)
+    recent_start, before_start, end = trend_windows(clock(), days, baseline_days)
     with Store.open_readonly(config.database_path) as store:
-        counts = store.trend_counts(recent_start, recent_start - timedelta(days=baseline_days), end)
+        counts = store.trend_counts(recent_start, before_start, end)
     ranked = topics.rank_trends(
         counts.terms,
         counts.recent_posts,
@@ -1195,16 +1203,16 @@ def build(config: Config, *, clock: Clock = system_clock) -> site_module.BuildRe
     started = time.monotonic()
     renderer = Renderer(config.site_dir, config.site.tz)
     with site_lock(config.site_dir, "build"):
-        trending = _site_trends(config, clock)
+        now = clock()
         with Store.open(config.database_path) as store:
             people = store.site_people()
             public = {person.name for person in people}
             health = [source for source in store.source_health() if source.person in public]
-            now = clock()
-            fingerprint = _site_fingerprint(config, renderer, store, people, health, trending, now)
+            fingerprint = _site_fingerprint(config, renderer, store, people, health, now)
             kept = _unchanged_site(config, store, fingerprint)
             if kept is not None:
                 return replace(kept, elapsed=time.monotonic() - started)
+            trending = _site_trends(config, lambda: now)  # one instant for the whole build
             # An excerpt, or a short toot shown whole, needs no more text than this.
             words = config.site.excerpt_words * digest_module.TOOT_WHOLE_FACTOR
             source = site_module.SiteInput(
@@ -1235,7 +1243,6 @@ def _site_fingerprint(
     store: Store,
     people: Sequence[object],
     health: Sequence[SourceHealth],
-    trending: Sequence[str],
     now: datetime,
 ) -> str:
     tz = config.site.tz
@@ -1252,7 +1259,7 @@ def _site_fingerprint(
             config,
             people,
             health,
-            list(trending),
+            _trend_inputs(config, store, now),
             store.site_version(),
             now.astimezone(tz).date(),
             buildstamp.activity_marks(times, now, site_module.ACTIVITY_WEEKS),
@@ -1260,6 +1267,19 @@ def _site_fingerprint(
             site_module._pagefind_binary(),  # a Pagefind installed or removed since
         ]
     )
+
+
+def _trend_inputs(config: Config, store: Store, now: datetime) -> object:
+    """What the home page's trends are made of at ``now``: which posts are in which window
+    (the posts themselves are covered by the site version); the trends only when another
+    finder than ours makes them."""
+    finder = globals().get("trends")
+    if finder is None:
+        return None
+    if finder is not _OUR_TRENDS:
+        return _site_trends(config, lambda: now)
+    windows = trend_windows(now, config.site.home_days, TREND_BASELINE_DAYS)
+    return store.trend_membership(*windows)
 
 
 def _unchanged_site(
@@ -1280,6 +1300,9 @@ def _unchanged_site(
         search_indexed=stamp.search_indexed,
         elapsed=0.0,
     )
+
+
+_OUR_TRENDS = trends  # _trend_inputs: a finder put in its place (tests) is asked itself
 
 
 def _stamp_of(fingerprint: str, report: site_module.BuildReport) -> buildstamp.Stamp:

@@ -1166,6 +1166,20 @@ class Store:
         )
         return [(str(slug), datetime.fromisoformat(posted)) for slug, posted in cursor]
 
+    def trend_membership(
+        self, recent_start: datetime, before_start: datetime, end: datetime
+    ) -> list[tuple[int, bool]]:
+        """Which posts trend_counts would read for these windows: (id, in the recent one),
+        with the very same bounds, so that a change of either shows."""
+        cursor = self.db.execute(
+            """
+            SELECT id, posted_at >= :recent FROM posts
+            WHERE posted_at >= :before AND posted_at < :end ORDER BY id
+            """,
+            {"recent": _iso(recent_start), "before": _iso(before_start), "end": _iso(end)},
+        )
+        return [(int(post_id), bool(recent)) for post_id, recent in cursor]
+
     def has_empty_feed(self, topic_slugs: Sequence[str]) -> bool:
         """Whether the site's feed, or a topic's, would have no entry (it then shows the
         build time as its update time)."""

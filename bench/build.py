@@ -194,8 +194,11 @@ def main() -> None:
             f"pagefind {index[-1]:.2f} s",
             flush=True,
         )
+    # As a person runs it (the real clock): once to build, then the rebuild that is timed.
+    command = [str(PLN), "--site", str(site_dir), "-q", "build"]
+    subprocess.run(command, check=True)
     process = time.perf_counter()
-    subprocess.run([str(PLN), "--site", str(site_dir), "-q", "build"], check=True)
+    subprocess.run(command, check=True)
     process = time.perf_counter() - process
     assert report is not None
     text = f"""\
@@ -213,7 +216,7 @@ def main() -> None:
 {" ".join(f"{v:.2f}" for v in again)} |
 | the static search index (Pagefind), timed apart | {median(index):.2f} | \
 {" ".join(f"{v:.2f}" for v in index)} |
-| `pln build` whole process, everything (rebuild) | {process:.2f} | |
+| `pln build` whole process (start-up included), rebuild, nothing changed | {process:.2f} | |
 """
     print(text)
     if args.write:

@@ -25,7 +25,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,27 +214,42 @@ class Measured:
     max_rss: int  # bytes: the child's peak resident set size
 
 
+# Runs pln, then writes the peak RSS of this process's own address space (VmHWM) to argv[1].
+# ru_maxrss cannot be used: Linux carries the parent's peak across fork and exec into it, so
+# late in a test run it would measure pytest, not pln.
+_MEASURED_PLN = """
+import re, sys
+from pathlib import Path
+from aggregator.cli import cli
+report = Path(sys.argv[1])
+try:
+    cli.main(args=sys.argv[2:], prog_name="pln")
+finally:
+    status = Path("/proc/self/status").read_text()
+    report.write_text(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1))
+"""
+
+
 def run_pln_measured(site: Path, *args: str, timeout: float = 300) -> Measured:
     """``pln --site SITE ARGS`` as a child process: its output, wall time and peak memory.
 
     Parsing runs in the same process (PLN_WORKERS=0), so the child's peak RSS is that of the
-    whole fetch. os.wait4 reaps this one child and gives its own resource usage (the
-    RUSAGE_CHILDREN figure would be the largest of every child this process ever had).
+    whole fetch; the child reports it itself (VmHWM), see _MEASURED_PLN.
     """
     env = {**os.environ, "PLN_WORKERS": "0"}
-    command = [sys.executable, "-m", "aggregator", "--site", str(site), *args]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "peak_kb"
+        command = [
+            sys.executable,
+            "-c",
+            _MEASURED_PLN,
+            str(report),
+            "--site",
+            str(site),
+            *args,
+        ]
         started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err, env=env, text=True)
-        deadline = threading.Timer(timeout, child.kill)  # a hung child cannot hang the caller
-        deadline.start()
-        try:
-            _, status, usage = os.wait4(child.pid, 0)
-        finally:
-            deadline.cancel()
+        child = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
         seconds = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        out.seek(0)
-        err.seek(0)
-        # ru_maxrss is in kilobytes on Linux
-        return Measured(child.returncode, out.read(), err.read(), seconds, usage.ru_maxrss * 1024)
+        peak_kb = int(report.read_text()) if report.exists() else 0
+        return Measured(child.returncode, child.stdout, child.stderr, seconds, peak_kb * 1024)

@@ -326,3 +326,31 @@ def test_a_deleted_output_is_built_again(network: Config) -> None:
     report = app.build(network, clock=lambda: site_fixture.NOW)
     assert report.changed == report.changed + report.unchanged > 0
     assert (network.output_path / "index.html").is_file()
+
+
+def test_a_post_leaving_the_trends_window_builds_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Our own trends: not their answer but which posts they read is fingerprinted."""
+    site_dir = tmp_path / "site"
+    site_fixture.write_config(site_dir)
+    config = app.load_config(site_dir)
+    site_fixture.fill_store(config.database_path, config)
+    built: list[datetime] = []
+    real_build = app.site_module.build_site
+
+    def counting(source: Any, renderer: Any) -> Any:
+        built.append(source.now)
+        return real_build(source, renderer)
+
+    monkeypatch.setattr(app.site_module, "build_site", counting)
+    with Store.open(config.database_path) as store:
+        newest = max(
+            moment for _, moment in store.posting_times(site_fixture.NOW - timedelta(days=30))
+        )
+    # The recent window is site.home_days long and ends a second after now.
+    leaves = newest + timedelta(days=config.site.home_days)
+    app.build(config, clock=lambda: leaves - timedelta(seconds=30))
+    app.build(config, clock=lambda: leaves - timedelta(seconds=20))  # nothing moved: skipped
+    app.build(config, clock=lambda: leaves + timedelta(seconds=30))  # the post left the window
+    assert len(built) == 2
