@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,15 +170,14 @@ def hostile_documents() -> list[Path]:
     return sorted(p for folder in folders for p in folder.glob("*.xml"))
 
 
-def test_entity_attacks_come_back_quickly_and_unexpanded() -> None:
+def test_entity_attacks_come_back_unexpanded() -> None:
     documents = hostile_documents()
     assert len(documents) >= 10
     for path in documents:
-        started = time.perf_counter()
         result = read_or_error(path, "https://feeds.example/hostile.xml")
-        elapsed = time.perf_counter() - started
         shown = repr(result)
-        assert elapsed < 5, f"{path.name} took {elapsed:.1f} s"
+        # An expanded entity shows as size: what comes back stays near the document's own.
+        assert len(shown) < 10 * path.stat().st_size + 100_000, path.name
         assert "root:" not in shown, path.name  # /etc/passwd
         assert "BBBBBBBBBB" not in shown and "lollollol" not in shown, path.name
 
