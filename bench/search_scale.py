@@ -82,6 +82,7 @@ def database(size: int, directory: Path) -> Path:
     if not path.exists():
         print(f"building {size:,} posts (once) …", file=sys.stderr, flush=True)
         corpus_bench.build(size, directory)
+    Store.open(path).close()  # a database built by an older pln: its migrations, once
     return path
 
 

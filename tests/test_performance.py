@@ -354,3 +354,54 @@ def test_a_post_leaving_the_trends_window_builds_again(
     app.build(config, clock=lambda: leaves - timedelta(seconds=20))  # nothing moved: skipped
     app.build(config, clock=lambda: leaves + timedelta(seconds=30))  # the post left the window
     assert len(built) == 2
+
+
+# ── ranking in FTS5 alone gives the joined query's answer ────────────────────────────────
+
+_LONG_AGO = datetime(
+    1970, 1, 2, tzinfo=UTC
+)  # a date filter that keeps every post: the joined query
+
+
+def _ranked(store: Store, query: str, limit: int, joined: bool) -> list[int]:
+    since = _LONG_AGO if joined else None
+    return [hit.id for hit in store.search(query, limit=limit, since=since)]
+
+
+def test_ties_go_to_the_newer_post_inside_and_across_the_last_place(store: Store) -> None:
+    source = _source(store)
+    same = [
+        post(f"t{n}", "Drought", "the same words", published=NOW - timedelta(days=n))
+        for n in range(6)
+    ]
+    other = [post(f"o{n}", f"Other {n}", "drought " * (n + 1)) for n in range(4)]
+    store.record_success(source, [*same, *other], NOW)
+    for limit in range(1, 12):
+        fast = _ranked(store, "drought", limit, joined=False)
+        assert fast == _ranked(store, "drought", limit, joined=True), limit
+    titles = [hit.title for hit in store.search("drought", limit=3)]
+    assert titles == ["Drought", "Drought", "Drought"]
+    newest_three = [hit.published for hit in store.search("drought", limit=3)]
+    assert newest_three == sorted(newest_three, reverse=True)
+
+
+def test_ranking_in_fts_agrees_with_the_joined_query_on_many_queries(store: Store) -> None:
+    import random
+
+    rng = random.Random(5)
+    words = ["water", "river", "soil", "rain", "drought", "policy", "data", "school"]
+    source = _source(store)
+    posts = [
+        post(
+            f"p{n}",
+            " ".join(rng.choices(words, k=3)),
+            " ".join(rng.choices(words, k=rng.randint(3, 30))),
+            published=NOW - timedelta(hours=rng.randint(0, 500)),
+        )
+        for n in range(300)
+    ]
+    store.record_success(source, posts, NOW)
+    for query in ["water", "river rain", "soil OR data", '"water river"', "sch*"]:
+        for limit in (1, 5, 20, 500):
+            fast = _ranked(store, query, limit, joined=False)
+            assert fast == _ranked(store, query, limit, joined=True), (query, limit)
