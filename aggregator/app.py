@@ -1289,6 +1289,9 @@ def _unchanged_site(
     output = config.output_path
     if stamp is None or stamp.fingerprint != fingerprint or not (output / "index.html").is_file():
         return None
+    # A file removed from (or put into) output/ by hand: build, so the site is whole again.
+    if sum(1 for path in output.rglob("*") if path.is_file()) != stamp.files:
+        return None
     return site_module.BuildReport(
         output=output,
         pages=stamp.pages,

@@ -665,10 +665,6 @@ class Store:
         and topics are read for the ``limit`` hits alone (see _search).
         """
         weights = ", ".join(str(w) for w in FTS_WEIGHTS)
-        if sort != "date" and not (person or topic or since or until):
-            ranked = self._ranked_in_fts(match, limit, weights)
-            if ranked is not None:
-                return ranked
         filters = ["posts_fts MATCH :match"]
         params: dict[str, Any] = {"match": match, "limit": limit}
         if person:
@@ -696,41 +692,6 @@ class Store:
             LIMIT :limit
         """
         return [(int(post_id), float(score)) for post_id, score in self.db.execute(sql, params)]
-
-    def _ranked_in_fts(
-        self, match: str, limit: int, weights: str
-    ) -> list[tuple[int, float]] | None:
-        """── performance ── The best ``limit`` by bm25 from FTS5 alone, without the join
-        of every match to posts (a quarter to 45% of an unfiltered search at 1M posts).
-
-        The same answer as the joined query: the top ``limit`` scores are FTS5's, and ties
-        among them go to the newer post. Only when the last place ties with the next one
-        can the date choose which goes in: then None, and the joined query decides.
-        """
-        if limit < 1:
-            return None
-        rows = [
-            (int(post_id), float(score))
-            for post_id, score in self.db.execute(
-                f"""
-                SELECT rowid, bm25(posts_fts, {weights}) AS score FROM posts_fts
-                WHERE posts_fts MATCH ? ORDER BY score LIMIT ?
-                """,
-                [match, limit + 1],
-            )
-        ]
-        if len(rows) > limit and rows[limit - 1][1] == rows[limit][1]:
-            return None
-        top = rows[:limit]
-        dates = dict(
-            self.db.execute(
-                "SELECT id, posted_at FROM posts WHERE id IN (SELECT value FROM json_each(?))",
-                [json.dumps([post_id for post_id, _ in top])],
-            ).fetchall()
-        )
-        top.sort(key=lambda row: dates.get(row[0], ""), reverse=True)  # newer first …
-        top.sort(key=lambda row: row[1])  # … within each score (the sort is stable)
-        return top
 
     def _hit_details(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         return self._dicts(

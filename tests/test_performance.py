@@ -356,7 +356,7 @@ def test_a_post_leaving_the_trends_window_builds_again(
     assert len(built) == 2
 
 
-# ── ranking in FTS5 alone gives the joined query's answer ────────────────────────────────
+# ── ranking: with and without filters the same order; ties go to the newer post ──────────
 
 _LONG_AGO = datetime(
     1970, 1, 2, tzinfo=UTC
@@ -405,3 +405,12 @@ def test_ranking_in_fts_agrees_with_the_joined_query_on_many_queries(store: Stor
         for limit in (1, 5, 20, 500):
             fast = _ranked(store, query, limit, joined=False)
             assert fast == _ranked(store, query, limit, joined=True), (query, limit)
+
+
+def test_a_page_removed_from_output_by_hand_is_built_again(network: Config) -> None:
+    app.build(network, clock=lambda: site_fixture.NOW)
+    page = network.output_path / "archive" / "index.html"
+    page.unlink()
+    report = app.build(network, clock=lambda: site_fixture.NOW)
+    assert page.is_file()
+    assert report.changed + report.unchanged == len(_files(network.output_path))
