@@ -468,6 +468,10 @@ def _same_bytes(new: Path, old: Path) -> bool:
 def _swap(staging: Path, output: Path) -> None:
     """Put ``staging`` where ``output`` is, in two renames; the old site is removed last."""
     old = output.parent / f"{_OLD_PREFIX}{output.name}-{os.getpid()}"
+    # A repository that keeps output/ in git by a placeholder keeps it after every build.
+    placeholder = output / ".gitkeep"
+    if placeholder.is_file():
+        shutil.copy2(placeholder, staging / ".gitkeep")
     try:
         if output.exists():
             output.rename(old)

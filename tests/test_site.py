@@ -392,3 +392,17 @@ def test_serve_refuses_an_empty_output(tmp_path: Path) -> None:
     result = pln(site_dir, "serve", "--port", "0")
     assert result.exit_code == 1
     assert "run `pln build`" in result.stderr
+
+
+def test_a_build_keeps_the_output_placeholder_git_tracks(tmp_path: Path) -> None:
+    from aggregator.site import _swap
+
+    output = tmp_path / "output"
+    output.mkdir()
+    (output / ".gitkeep").write_text("")
+    (output / "old.html").write_text("old")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "index.html").write_text("new")
+    _swap(staging, output)
+    assert sorted(p.name for p in output.iterdir()) == [".gitkeep", "index.html"]
