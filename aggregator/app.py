@@ -7,6 +7,8 @@ progress through a small ``Progress`` observer so the CLI decides how it looks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import functools
 import hashlib
 import logging
@@ -15,40 +17,40 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 from urllib.parse import urljoin
 
 from aggregator import (
     buildstamp,
     extract,
     health,
+    lazy,
     mastodon,
-    parse,
     policy,
+    reports,
     sitemap,
     subscriptions,
     topics,
 )
 from aggregator import config as config_module
-from aggregator import digest as digest_module
-from aggregator import mail as mail_module
-from aggregator import site as site_module
 from aggregator.errors import (
     ConfigError,
     DeliveryError,
     FetchError,
     HttpStatusError,
+    LockError,
     ParseError,
     PlnError,
+    StorageError,
 )
-from aggregator.fetch import Fetcher
+from aggregator.fetch import Fetcher, spread_hosts
 from aggregator.lock import site_lock
 from aggregator.models import (
     Article,
@@ -68,7 +70,10 @@ from aggregator.models import (
     PagePost,
     ParsedFeed,
     ParsedPost,
-    SearchHit,
+    Problem,
+    ReportedProblem,
+    ReportPlan,
+    SearchResults,  # ── search ──
     SentDigest,
     SitePost,
     SkippedSource,
@@ -80,10 +85,28 @@ from aggregator.models import (
     SourceState,
     SourceStatus,
     Trends,
+    UnfinishedRun,
 )
-from aggregator.render import Renderer
+from aggregator.query import SEARCH_CAP  # ── search ──
 from aggregator.sitemap import SitemapEntry
 from aggregator.store import SaveCounts, Store, check_fts_query
+
+# ── start-up (engineer E) ── what only build, serve and email use is loaded when first used:
+# Jinja2, css-inline and the site builder cost a fetch 0.1 s of start-up otherwise.
+# A warm fetch parses nothing in this process (feedparser: the parse pool's workers load it).
+if TYPE_CHECKING:
+    from aggregator import digest as digest_module
+    from aggregator import mail as mail_module
+    from aggregator import parse
+    from aggregator import render as render_module
+    from aggregator import site as site_module
+    from aggregator.render import Renderer
+else:
+    digest_module = lazy.module("aggregator.digest")
+    mail_module = lazy.module("aggregator.mail")
+    parse = lazy.module("aggregator.parse")
+    render_module = lazy.module("aggregator.render")
+    site_module = lazy.module("aggregator.site")
 
 log = logging.getLogger("pln")
 
@@ -204,9 +227,14 @@ async def _fetch_all(
             _StoreThread(store) as writes,
         ):
             reader = _SourceReader(fetcher, pool, store, budget, clock, progress, articles, writes)
-            fetched = await asyncio.gather(
-                *(reader.run(state, sources[state.url]) for state in due)
+            reader = replace(reader, in_hand=asyncio.Semaphore(_IN_HAND * config.fetch.concurrency))
+            # ── warm refresh (engineer E) ── started host by host in turn, so each host's
+            # connection is reused; the outcomes keep the order of `due`.
+            order = spread_hosts([state.url for state in due])
+            started = await asyncio.gather(
+                *(reader.run(due[index], sources[due[index].url]) for index in order)
             )
+            fetched = [started[place] for place in sorted(range(len(order)), key=order.__getitem__)]
     return [*fetched, *waiting]
 
 
@@ -238,6 +266,11 @@ def _waiting_outcome(state: SourceState) -> SourceOutcome:
     )
 
 
+# (H, memory) sources in hand at once, per allowed request: as many again wait for the parse
+# pool or the store as are being fetched.
+_IN_HAND = 2
+
+
 @dataclass(frozen=True)
 class _SourceReader:
     """What reading one source needs, shared by every source of a run."""
@@ -250,6 +283,10 @@ class _SourceReader:
     progress: Progress
     articles: _Articles | None = None  # full text: extraction of post pages (see below)
     writes: _StoreThread | None = None  # the store's calls, off the event loop (see below)
+    # ── memory (H) ── sources holding a body or its parse, from the request to the store: a
+    # slower parse pool would otherwise let every fetched body wait in memory (on a loaded
+    # machine the main process grew to 230 MB by bodies queued for the pool).
+    in_hand: asyncio.Semaphore | None = None
 
     async def _db(self, method: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Call a method of ``self.store`` on the store's thread (in-line without one)."""
@@ -273,15 +310,26 @@ class _SourceReader:
                 gone=gone,
             )
             status = SourceStatus.GONE if gone else SourceStatus.FAILED
-            outcome = replace(outcome, status=status, error=_describe_status(exc))
+            outcome = replace(
+                outcome, status=status, error=_describe_status(exc), problem_kind=_kind_of(exc)
+            )
+        except StorageError:  # ── reports ── the database's trouble, not the source's
+            raise
         except PlnError as exc:
             await self._db(self.store.record_failure, state.id, _message(exc), self.clock())
-            outcome = replace(outcome, status=SourceStatus.FAILED, error=_message(exc))
+            outcome = replace(
+                outcome,
+                status=SourceStatus.FAILED,
+                error=_message(exc),
+                problem_kind=_kind_of(exc),
+            )
         except Exception as exc:  # a bug must cost one source, not the run
             log.exception("unexpected error while fetching %s (%s)", state.url, state.person)
             error = f"internal error: {type(exc).__name__}: {exc}"
             await self._db(self.store.record_failure, state.id, error, self.clock())
-            outcome = replace(outcome, status=SourceStatus.FAILED, error=error)
+            outcome = replace(
+                outcome, status=SourceStatus.FAILED, error=error, problem_kind="internal"
+            )
         outcome = replace(outcome, elapsed=time.monotonic() - started)
         self.progress.source_done(outcome)
         return outcome
@@ -294,8 +342,9 @@ class _SourceReader:
             )
             counts = await self._db(self.store.record_mastodon, state.id, read, self.clock())
             return _outcome(state, counts, read.notes)
-        fetched = await _read_feed_or_blog(self, state)
-        outcome = await self._db(_store_fetched, self.store, state, fetched, self.clock())
+        async with self.in_hand or contextlib.nullcontext():
+            fetched = await _read_feed_or_blog(self, state)
+            outcome = await self._db(_store_fetched, self.store, state, fetched, self.clock())
         return await _fill_full_text(self, state, source, outcome)
 
 
@@ -526,7 +575,11 @@ class _StoreThread:
                     except Exception as exc:  # the caller's: raised where it awaits
                         results.append((call, None, exc))
         except Exception as exc:  # the commit failed: nothing of the group was stored
-            results = [(call, None, exc) for call in group]
+            # ── reports (issue 8) ── SQLite rolls the whole transaction back on an I/O
+            # error (a full disk), so the commit then fails with "no transaction is
+            # active": the call's own error names the cause.
+            cause = next((e for _, _, e in results if isinstance(e, StorageError)), exc)
+            results = [(call, None, cause) for call in group]
         for call, value, error in results:
             call.loop.call_soon_threadsafe(_settle, call.future, value, error)
 
@@ -800,10 +853,14 @@ def search(
     topic: str | None = None,
     since: date | None = None,
     until: date | None = None,
-) -> list[SearchHit]:
-    """Search every stored post; ``since``/``until`` are whole days in site.timezone."""
+    exhaustive: bool = False,
+) -> SearchResults:
+    """Search every stored post; ``since``/``until`` are whole days in site.timezone.
+
+    Only the newest matches are ranked when very many match (store.SEARCH_CAP), unless
+    ``exhaustive``: the results say when."""
     with Store.open_readonly(config.database_path) as store:
-        hits = store.search(
+        found = store.search_results(
             text,
             limit=limit,
             sort=sort,
@@ -811,9 +868,11 @@ def search(
             topic=topic,
             since=_day_start(since, config) if since else None,
             until=_day_start(until + timedelta(days=1), config) if until else None,
+            cap=None if exhaustive else SEARCH_CAP,
         )
     order = [topic.slug for topic in config.topics]
-    return [topics.in_topic_order(hit, order) for hit in hits]
+    hits = [topics.in_topic_order(hit, order) for hit in found.hits]
+    return replace(found, hits=hits)
 
 
 def source_health(config: Config) -> list[SourceHealth]:
@@ -1201,7 +1260,13 @@ def build(config: Config, *, clock: Clock = system_clock) -> site_module.BuildRe
     query: the posts stream once, oldest first; people and source health are one query each.
     """
     started = time.monotonic()
-    renderer = Renderer(config.site_dir, config.site.tz)
+    # ── memory (H) ── after a fetch in this process (`pln run`), the pool's helpers and
+    # the heap the fetch peaked at are given back, so the build does not start from them.
+    from aggregator import memory
+
+    memory.stop_pool_helpers()
+    memory.give_back()
+    renderer = render_module.Renderer(config.site_dir, config.site.tz)
     with site_lock(config.site_dir, "build"):
         now = clock()
         with Store.open(config.database_path) as store:
@@ -1222,10 +1287,35 @@ def build(config: Config, *, clock: Clock = system_clock) -> site_module.BuildRe
                 health=health,
                 now=now,
                 trends=trending,
+                reader=_SitePostReader(config.database_path, words * 12 + 200),  # ── G ──
             )
             report = site_module.build_site(source, renderer)
             store.save_build_stamp(buildstamp.dumps(_stamp_of(fingerprint, report)))
             return report
+
+
+# ── build speed (engineer G, issue 9): the day pages of a big archive in two processes ──
+
+
+@dataclass(frozen=True)
+class _SitePostReader:
+    """site.PostReader: parts of the public posts, each call through a read connection of
+    its own, so a child process of the build reads its days itself (nothing is pickled)."""
+
+    database: Path
+    text_chars: int
+
+    def between(self, since: datetime | None, until: datetime | None) -> Iterator[SitePost]:
+        with Store.open_readonly(self.database) as store:
+            yield from store.site_posts(self.text_chars, since=since, until=until)
+
+    def time_at(self, position: float, at_least: int) -> datetime | None:
+        with Store.open_readonly(self.database) as store:
+            return store.site_post_time(position=position, at_least=at_least)
+
+    def last_before(self, moment: datetime) -> datetime | None:
+        with Store.open_readonly(self.database) as store:
+            return store.site_post_time(before=moment)
 
 
 # ── performance: a rebuild with nothing changed leaves output/ as it is ──────────────────
@@ -1429,7 +1519,7 @@ def email(
         digest = _mail_digest(store, config, target, one_day=day is not None, now=now)
         if not digest.post_count and not settings.send_empty:
             return EmailResult(EmailStatus.EMPTY, digest, previous=previous)
-        renderer = Renderer(config.site_dir, config.site.tz)
+        renderer = render_module.Renderer(config.site_dir, config.site.tz)
         message = mail_module.compose(config, digest, renderer, now=now, to=recipients)
         result = EmailResult(
             EmailStatus.DRY_RUN,
@@ -1567,3 +1657,212 @@ def _partly_refused(settings: EmailConfig, delivery: mail_module.Delivery, recor
         else f"it was delivered to {accepted} only"
     )
     return f"{where} refused some recipients ({refused}): {outcome}"
+
+
+# ── reports (issue 8): what a scheduled run tells a person, once ─────────────────────────
+#
+# `pln run` hands what it found to reports.plan with what the store remembers having told;
+# the CLI prints the plan (with -q nothing else), and the store keeps it. Each source
+# failure, a stage that failed (fetch, build, email), another pln holding the lock and a
+# run that never finished are told once; the log file has every one of them every run.
+
+# A disk that takes no more: full, over a file-size limit (ulimit -f), over a quota.
+_DISK_FULL_WORDS = {
+    errno.ENOSPC: "no space left on it",
+    errno.EFBIG: "a file reached the size limit set for pln",
+    errno.EDQUOT: "your disk quota is used up",
+}
+# SQLite's result codes for the same: SQLITE_FULL; and SQLITE_IOERR, plain or as
+# IOERR_WRITE, IOERR_FSYNC, IOERR_TRUNCATE: a write the system refused, as it refuses one
+# past a file-size limit (SQLite keeps the errno to itself; a failing disk says the same).
+_SQLITE_FULL = 13
+_SQLITE_WRITE_REFUSED = frozenset({10, 778, 1034, 1546})
+
+_AFTER_DISK_FULL = {
+    "fetch": "pln could not write to its database; nothing stored before was lost, and the "
+    "next run fetches again",
+    "build": "{output} was left as it was; the next run builds it",
+    "email": "the digest was not recorded as sent; the next run sends it",
+}
+
+
+def _kind_of(exc: PlnError) -> str:
+    """A source failure's class: a change of class is told again, a repeat is not."""
+    if isinstance(exc, HttpStatusError):
+        named = {410: "gone", 404: "not-found", 401: "refused", 403: "refused"}
+        if exc.status in named:
+            return named[exc.status]
+        if exc.status == 429:
+            return "rate-limited"
+        return "server-error" if exc.status >= 500 else f"http-{exc.status}"
+    if isinstance(exc, FetchError):
+        return "unreachable"
+    if isinstance(exc, ParseError):
+        return "unreadable"
+    return "failed"
+
+
+def source_problems(summary: FetchSummary) -> tuple[list[Problem], set[str]]:
+    """The sources that failed this run, and the keys of those that worked; a source not
+    tried (backing off, gone) is neither, so what was told of it stays as it was."""
+    found: list[Problem] = []
+    fine: set[str] = set()
+    for outcome in summary.outcomes:
+        key = reports.source_key(outcome.url)
+        if outcome.status in (SourceStatus.FAILED, SourceStatus.GONE):
+            message = f"{outcome.person}: {outcome.url}: {outcome.error}"
+            found.append(Problem(key, outcome.problem_kind or "failed", message))
+        elif outcome.status in (SourceStatus.UPDATED, SourceStatus.UNCHANGED):
+            fine.add(key)
+    return found, fine
+
+
+def stage_problem(stage: str, exc: PlnError, config: Config) -> Problem:
+    """A stage of `pln run` (fetch, build, email) that failed, in words a person acts on."""
+    if isinstance(exc, LockError):
+        words = f"{exc} This run stopped there; the next one carries on."
+        return Problem("lock", "held", words)
+    full = disk_full(exc)
+    if full is not None:
+        after = _AFTER_DISK_FULL[stage].format(output=config.output_path)
+        words = f"the disk is full ({full}): {after}. Free some space."
+        return Problem("disk", "full", words)  # one problem, whichever stage met it
+    if stage == "build":
+        message = f"the site could not be built: {exc}; {config.output_path} was left as it was"
+        return Problem(stage, "failed", message)
+    if stage == "email":
+        return Problem(stage, "delivery", str(exc))
+    return Problem(stage, "failed", f"the {stage} failed: {exc}")
+
+
+def disk_full(exc: BaseException) -> str | None:
+    """Why, in words, when ``exc`` (or what caused it) is a disk that took no more."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.errno in _DISK_FULL_WORDS:
+            return _DISK_FULL_WORDS[cause.errno]
+        code = getattr(cause, "sqlite_errorcode", None)
+        if code == _SQLITE_FULL:
+            return _DISK_FULL_WORDS[errno.ENOSPC]
+        if code in _SQLITE_WRITE_REFUSED:
+            return "it refused the database's writes, or it is failing"
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+# A `pln run` going on leaves this file in the site directory, named with its process id,
+# and takes it away when it ends, however it ends but killed: a file whose process is gone
+# tells the next run that one never finished. A file, not a row, since removing it needs no
+# room on a full disk.
+RUN_MARK = ".pln.run."
+
+
+def begin_run(config: Config) -> list[UnfinishedRun]:
+    """Note that this `pln run` is going on; return the earlier runs that never finished,
+    each to be told once (the first run to take its mark away tells it)."""
+    unfinished = []
+    for mark in config.site_dir.glob(RUN_MARK + "*"):
+        pid_text = mark.name.removeprefix(RUN_MARK)
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        if _process_alive(int(pid_text)):
+            continue
+        try:
+            started = datetime.fromtimestamp(mark.stat().st_mtime, UTC)
+            mark.unlink()
+        except FileNotFoundError:  # another run took it first, and tells it
+            continue
+        unfinished.append(UnfinishedRun(int(pid_text), "run", started))
+    with contextlib.suppress(OSError):  # a full disk: the run goes on unmarked
+        _run_mark(config).touch()
+    return unfinished
+
+
+def end_run(config: Config) -> None:
+    _run_mark(config).unlink(missing_ok=True)
+
+
+def _run_mark(config: Config) -> Path:
+    return config.site_dir / f"{RUN_MARK}{os.getpid()}"
+
+
+def unfinished_problem(run: UnfinishedRun, config: Config) -> Problem:
+    started = run.started_at.astimezone(config.site.tz).strftime("%Y-%m-%d %H:%M")
+    return Problem(
+        f"unfinished {run.pid}",
+        "unfinished",
+        f"the `pln {run.command}` of process {run.pid}, started {started}, did not finish "
+        "(it was killed, or the machine stopped): this run carried on where it stopped, "
+        "and nothing it had stored was lost",
+    )
+
+
+def report_run(
+    config: Config,
+    found: Sequence[Problem],
+    fine: Collection[str],
+    *,
+    clock: Clock = system_clock,
+) -> ReportPlan:
+    """Decide what this run tells (reports.plan) and remember it; note the run finished.
+
+    A database that cannot be read or written (a full disk) costs only the memory of
+    what was told: everything found is then told, and told again next time."""
+    for problem in found:
+        if not problem.key.startswith(reports.SOURCE_PREFIX):  # sources are logged as outcomes
+            log.error("%s", problem.message, extra={"console": False})
+    now = clock()
+    previous: list[ReportedProblem] = []
+    try:
+        with Store.open(config.database_path) as store:
+            previous = store.reported_problems()
+            decided = _plan_for(config, previous, found, fine, now)
+            store.save_reports(decided.keep, decided.drop)
+    except StorageError as exc:
+        # Told now, and told again by the next run, which finds no memory of it.
+        log.warning("what this run told is not remembered: %s", exc, extra={"console": False})
+        return _plan_for(config, previous, found, fine, now)
+    return decided
+
+
+def _plan_for(
+    config: Config,
+    previous: Sequence[ReportedProblem],
+    found: Sequence[Problem],
+    fine: Collection[str],
+    now: datetime,
+) -> ReportPlan:
+    known = {reports.source_key(source.url) for source in config.sources}
+    forget = {
+        report.key
+        for report in previous
+        if report.key.startswith(reports.SOURCE_PREFIX) and report.key not in known
+    }
+    return reports.plan(previous, found, fine, now, forget)
+
+
+def open_problems(config: Config) -> list[ReportedProblem]:
+    """The problems scheduled runs told of that are still open (none before the first run)."""
+    if not config.database_path.exists():
+        return []
+    with Store.open_readonly(config.database_path) as store:
+        try:
+            return store.reported_problems()
+        except StorageError:  # a database from before m011_reports: nothing told yet
+            return []
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    try:  # a killed process its parent has not reaped yet is a zombie: gone all the same
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rpartition(")")[2].split()
+    except OSError:
+        return True
+    return not state or state[0] not in ("Z", "X")

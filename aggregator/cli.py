@@ -12,20 +12,19 @@ import os
 import shutil
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aggregator import __version__, app
-from aggregator.errors import ConfigError, InvalidQueryError, ParseError, PlnError
+from aggregator import __version__, app, reports
+from aggregator.errors import ConfigError, InvalidQueryError, LockError, ParseError, PlnError
 from aggregator.models import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,
@@ -33,6 +32,9 @@ from aggregator.models import (
     EmailStatus,
     FetchSummary,
     HealthReport,
+    Problem,
+    ReportedProblem,
+    ReportPlan,
     SearchHit,
     SourceHealth,
     SourceKind,
@@ -41,6 +43,10 @@ from aggregator.models import (
     SourceStatus,
     Trends,
 )
+from aggregator.query import SEARCH_CAP  # ── search ── (pure: no import cost)
+
+if TYPE_CHECKING:  # ── start-up (engineer E) ── rich.progress is imported for a bar only
+    from rich.progress import Progress
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -114,6 +120,7 @@ def cli(
     back to search.
 
     Start with `pln init mysite`, edit mysite/sources.yaml, then `pln --site mysite fetch`.
+    To see it all work first, offline, on a sample network: `pln demo`.
     """
     verbosity = -1 if quiet else verbose
     _configure_logging(verbosity)
@@ -220,20 +227,149 @@ def run(ctx: Context, strict: bool, force: bool, send_email: bool) -> None:
 
     A failed source is reported and the site is built all the same; with --strict the
     exit status is then 1, so a scheduler can tell someone. With --email the digest is
-    sent after the build; a mail server that fails makes the exit status 1.
+    sent after the build (even when the build failed); a mail server that fails makes
+    the exit status 1, and the next run sends it.
+
+    With -q (for cron, which mails whatever a job prints) each problem is told once: when
+    it first appears, when it changes (a source timing out is now gone), after a week if
+    it lasts, and briefly when it is over. `pln sources` and --log-file show it meanwhile.
     """
     config = ctx.config()
     if send_email:  # ── email ── a missing setting fails now, not after a long fetch
         app.check_email(config, sending=True)
-    with _progress(ctx) as progress:
-        summary = app.fetch(config, progress=progress, force=force)
-    _print_summary(ctx, summary)
-    _print_build(ctx, app.build(config))
-    if send_email:
-        _print_email(ctx, config, app.email(config))
-    if strict and summary.failed:
+    scheduled = _ScheduledRun(ctx, config)
+    try:
+        summary = scheduled.stage("fetch", lambda: _fetch_for_run(ctx, config, force))
+        if summary is not None:
+            report = scheduled.stage("build", lambda: app.build(config))
+            if report is not None:
+                _print_build(ctx, report)
+            if send_email:
+                result = scheduled.stage("email", lambda: app.email(config))
+                if result is not None and ctx.verbosity >= 0:
+                    _print_email(ctx, config, result)
+        scheduled.finish()
+    finally:
+        app.end_run(config)  # only a killed run leaves its mark behind
+    if scheduled.failed:
+        sys.exit(EXIT_FAILED)
+    if strict and summary is not None and summary.failed:
         click.echo(f"error: {_plural(len(summary.failed), 'source')} failed (--strict)", err=True)
         sys.exit(EXIT_FAILED)
+
+
+# ── reports (issue 8): what a scheduled run tells, once ──────────────────────────────────
+
+_T = TypeVar("_T")
+# What a resolved problem that is not a source's says.
+_RESOLVED = {
+    "disk": "the disk takes what pln writes again",
+    "fetch": "the fetch works again",
+    "build": "the site builds again",
+    "email": "the emailed digest went out",
+}
+
+
+class _ScheduledRun:
+    """One `pln run`: its stages, what they found, and what it tells (app.report_run).
+
+    Without -q the run prints its whole summary as ever, and a failed stage as an error;
+    with -q only what reports.plan decides is news. Either way the store learns what was
+    told, so a person who saw it on a terminal is not mailed it by the next cron run."""
+
+    def __init__(self, ctx: Context, config: Config) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.found: list[Problem] = []
+        self.fine: set[str] = set()
+        self.failed = False
+        self.stopped = False
+        self.began = False
+
+    def stage(self, name: str, step: Callable[[], _T]) -> _T | None:
+        """Run one stage; a failure becomes a problem (told below), not a traceback."""
+        if not self.began:
+            self._begin()
+        if self.stopped:
+            return None
+        try:
+            result = step()
+        except (ConfigError, InvalidQueryError):
+            raise  # bad usage: exit 2 at once, as every command does
+        except (PlnError, OSError) as exc:
+            self.failed = True
+            # Another pln has the site: the stages after this one would only wait again.
+            self.stopped = isinstance(exc, LockError)
+            problem = app.stage_problem(name, _as_pln_error(exc), self.config)
+            self.found.append(problem)
+            if self.ctx.verbosity >= 0:
+                click.echo(f"error: {problem.message}", err=True)
+            return None
+        self.fine.update({name, "lock"})
+        if isinstance(result, FetchSummary):
+            found, fine = app.source_problems(result)
+            self.found.extend(found)
+            self.fine.update(fine)
+        return result
+
+    def _begin(self) -> None:
+        self.began = True
+        for unfinished in app.begin_run(self.config):  # told once: its mark is gone now
+            click.echo(f"note: {app.unfinished_problem(unfinished, self.config).message}")
+
+    def finish(self) -> None:
+        if not self.failed:  # every stage wrote what it had to: the disk takes it
+            self.fine.add("disk")
+        plan = app.report_run(self.config, self.found, self.fine)
+        _print_plan(self.ctx, self.config, plan)
+
+
+def _fetch_for_run(ctx: Context, config: Config, force: bool) -> FetchSummary:
+    with _progress(ctx) as progress:
+        summary = app.fetch(config, progress=progress, force=force)
+    if ctx.verbosity >= 0:
+        _print_summary(ctx, summary)
+    return summary
+
+
+def _as_pln_error(exc: Exception) -> PlnError:
+    if isinstance(exc, PlnError):
+        return exc
+    error = PlnError(f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc))
+    error.__cause__ = exc
+    return error
+
+
+def _print_plan(ctx: Context, config: Config, plan: ReportPlan) -> None:
+    """With -q: what is news. Without: the problems were in the summary; only what is over."""
+    tz = config.site.tz
+    if ctx.verbosity < 0:
+        for problem in plan.new:
+            click.echo(_problem_line(problem.key, problem.message), err=True)
+        for problem, before in plan.changed:
+            since = _local_time(before.since, tz)
+            line = _problem_line(problem.key, problem.message)
+            click.echo(f"{line} (failing since {since}; it failed another way before)", err=True)
+        for report in plan.reminders:
+            line = _problem_line(report.key, report.message)
+            lasting = reports.open_for(report, report.reported_at)
+            click.echo(f"{line} (still failing, for {lasting})", err=True)
+    now = datetime.now(UTC)
+    for report in plan.resolved:
+        lasted = reports.open_for(report, now)
+        click.echo(f"ok again: {_resolved_subject(report)} (after {lasted})")
+
+
+def _problem_line(key: str, message: str) -> str:
+    return f"  ✗ {message}" if key.startswith(reports.SOURCE_PREFIX) else f"error: {message}"
+
+
+def _resolved_subject(report: ReportedProblem) -> str:
+    if report.key.startswith(reports.SOURCE_PREFIX):
+        url = report.key.removeprefix(reports.SOURCE_PREFIX)
+        head, found, _ = report.message.partition(url)
+        return f"{head}{url} works again" if found else f"{url} works again"
+    return _RESOLVED.get(report.key, f"{report.key} works again")
 
 
 @cli.command()
@@ -307,6 +443,14 @@ def _progress(ctx: Context) -> Iterator[app.Progress]:
     elif not ctx.err.is_terminal:
         yield _LineProgress(ctx)
     else:
+        from rich.progress import (  # only on a terminal: a pipe or a cron job never loads it
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -426,6 +570,7 @@ def sources(ctx: Context, output_format: str, verbose: int, fix_redirects: bool)
         return
     _print_health_table(ctx, config, health)
     _print_attention(ctx, config, report)
+    _print_open_problems(ctx, config)  # ── reports (issue 8) ──
 
 
 def _health_status(health: SourceHealth) -> str:
@@ -574,6 +719,11 @@ def _local_time(moment: datetime | None, tz: tzinfo) -> str:
     show_default=True,
     help="Page text longer than the terminal through $PAGER (or less).",
 )
+@click.option(
+    "--exhaustive",
+    is_flag=True,
+    help=f"Rank every match, not only the newest {SEARCH_CAP:,} (slower when many match).",
+)
 @pass_context
 def search(
     ctx: Context,
@@ -586,6 +736,7 @@ def search(
     sort: str,
     output_format: str,
     pager: bool,
+    exhaustive: bool,
 ) -> None:
     """Search everything ever fetched.
 
@@ -594,6 +745,12 @@ def search(
     title:drought). Words match their other forms (water finds waters) and accents are
     ignored (cafe finds café). A query that is not valid syntax (a stray quote, e-learning,
     it's) is searched as plain words.
+
+    When more than 10,000 posts match (after --topic, --person, --since and --until, which
+    are always exact), only the newest 10,000 (the last fetched) are ranked, so that a
+    common word stays fast in a large archive, and a line after the results says so;
+    --exhaustive ranks every match (about 2 ms more per 1,000 matches). --sort date
+    always looks at every match.
 
     \b
     Examples:
@@ -605,7 +762,7 @@ def search(
     config = ctx.config()
     if since and until and since > until:
         raise click.BadParameter("the day is after --until", param_hint="--since")
-    hits = app.search(
+    found = app.search(
         config,
         query,
         limit=limit,
@@ -614,11 +771,22 @@ def search(
         topic=_topic_slug(config, topic) if topic else None,
         since=_day(since),
         until=_day(until),
+        exhaustive=exhaustive,
     )
+    hits = found.hits
     if output_format == "json":
         click.echo(json.dumps([_hit_json(hit) for hit in hits], indent=2, ensure_ascii=False))
+    else:
+        _show_hits(config, hits, pager)
+    if found.ranked_newest is not None and ctx.verbosity >= 0:
+        # On stderr: after the results on a terminal, and out of a script's JSON.
+        click.echo(
+            f"Ranked the newest {found.ranked_newest:,} matches only; "
+            "--exhaustive ranks every match.",
+            err=True,
+        )
+    if output_format == "json":
         return
-    _show_hits(config, hits, pager)
     if not hits and person and not _known_person(config, person):
         click.echo(
             f"(No one named {person!r} in sources.yaml: --person takes a name or a slug.)", err=True
@@ -910,6 +1078,23 @@ def _print_attention(ctx: Context, config: Config, report: HealthReport) -> None
             ctx.out.print(f"    {escape(line)}")
 
 
+def _print_open_problems(ctx: Context, config: Config) -> None:
+    """── reports (issue 8) ── What `pln run` told of besides sources (the build, the mail
+    server, the disk, the lock) and is not over yet: a cron mail says it once, this always."""
+    tz = config.site.tz
+    open_problems = [
+        report
+        for report in app.open_problems(config)
+        if not report.key.startswith(reports.SOURCE_PREFIX)  # the table above has them
+    ]
+    if not open_problems:
+        return
+    ctx.out.print("\n[bold]Problems of the scheduled runs, not over yet[/bold]")
+    for report in open_problems:
+        since = _local_time(report.since, tz)
+        ctx.out.print(f"  since {since}: {escape(report.message)}")
+
+
 def _fix_redirects(ctx: Context, config: Config) -> None:
     edit = app.fix_redirects(config)
     for skipped in edit.skipped:
@@ -1179,6 +1364,110 @@ def _print_email(ctx: Context, config: Config, result: app.EmailResult) -> None:
         click.echo(f"Sent {subject} ({what}) to {recipients}{note}.")
 
 
+# ── demo (issue 8: `pln demo`; aggregator/demo.py) ───────────────────────────────────────
+
+
+@cli.command()
+@click.argument(
+    "directory", metavar="[DIR]", required=False, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option(
+    "--serve",
+    "keep_serving",
+    is_flag=True,
+    help="Then preview the site on 127.0.0.1 until Ctrl+C, with the sample network still "
+    "served, so the links to its posts open too.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="With --serve: the preview's port on 127.0.0.1 (0 picks a free one).",
+)
+@pass_context
+def demo(ctx: Context, directory: Path | None, keep_serving: bool, port: int) -> None:
+    """The whole pipeline offline, on a bundled sample network: a first look at pln.
+
+    Creates DIR (default ./pln-demo, or --site when given) with a sources.yaml for twelve
+    invented people in urban planning: three weeks of posts, dated up to yesterday, in RSS,
+    Atom, JSON Feed and on a Mastodon-shaped API, with teasers completed from their pages.
+    A small server on 127.0.0.1 plays their blogs and accounts while pln fetches them,
+    builds the site with its search, and writes the emailed digest to DIR/digest.eml
+    (nothing is sent). No request leaves the machine.
+
+    Run it again in the same directory to start over (the same day: the sources are
+    fetched again, conditionally). A directory that holds anything else is refused.
+    """
+    from aggregator import demo as demo_module  # only this command needs it
+
+    target = directory or _demo_directory(ctx, demo_module.DEFAULT_DIRECTORY)
+    with demo_module.running(target, clock=app.system_clock) as site:
+        _print_demo_start(ctx, site)
+        config = app.load_config(target)
+        with _progress(ctx) as progress:
+            summary = app.fetch(config, progress=progress)
+        _print_summary(ctx, summary)
+        _print_build(ctx, app.build(config))
+        _print_email(ctx, config, app.email(config, out=site.email_file))
+        _print_demo_next(ctx, site, keep_serving)
+        if keep_serving:
+
+            def ready(url: str) -> None:
+                click.echo(
+                    f"Serving the site at {url}, the sample network at {site.base_url}/ "
+                    "(Ctrl+C to stop)"
+                )
+
+            app.serve(config, port, ready=ready)
+
+
+def _demo_directory(ctx: Context, default: str) -> Path:
+    """--site (or PLN_SITE) when the user gave it; else a new folder here, never `.`."""
+    root = click.get_current_context().find_root()
+    source = root.get_parameter_source("site_dir")
+    given = source not in (None, click.core.ParameterSource.DEFAULT)
+    return ctx.site_dir if given else Path(default)
+
+
+def _print_demo_start(ctx: Context, site: Any) -> None:
+    if ctx.verbosity < 0:
+        return
+    click.echo(
+        f"Serving a sample network of {site.people} people in urban planning "
+        f"({site.sources} sources: RSS, Atom, JSON Feed and Mastodon) at {site.base_url}; "
+        f"fetching it into {site.directory}."
+    )
+    if not site.fresh:
+        click.echo("  An earlier demo of today is here: its database is kept: this is a refetch.")
+
+
+def _print_demo_next(ctx: Context, site: Any, keep_serving: bool) -> None:
+    if ctx.verbosity < 0:
+        return
+    import shlex
+
+    where = shlex.quote(str(site.directory))
+    lines = [
+        "",
+        "The demo is ready. Try:",
+        f"  open the site      {site.index_html.resolve()}",
+        f"    or preview it    pln --site {where} serve",
+        f"  read the email     {site.email_file}  (open it in a mail program; nothing was sent)",
+        f'  search             pln --site {where} search "parking minimums"',
+        f'                     pln --site {where} search "cool roofs" --person "Tomás Herrera"',
+        f"                     pln --site {where} search bus --topic transit --sort date",
+        f"  source health      pln --site {where} sources",
+        "  your own network   pln init mysite",
+    ]
+    if not keep_serving:
+        lines.append(
+            "The sample posts' own pages were on the demo server, which has stopped: "
+            "`pln demo --serve` keeps it up while you look."
+        )
+    click.echo("\n".join(lines))
+
+
 # ── logs ─────────────────────────────────────────────────────────────────────────────────
 
 
@@ -1198,10 +1487,19 @@ def _not_an_outcome(record: logging.LogRecord) -> bool:
     return not record.name.startswith(app.OUTCOME_LOGGER) and getattr(record, "console", True)
 
 
+class _LogFileHandler(logging.FileHandler):
+    """── reports (issue 8) ── A log file the disk cannot take (full) is skipped quietly:
+    logging's own complaint is a traceback on standard error, which cron would mail on
+    every run; the problem itself is told in words by the command."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
 def _log_to_file(ctx: click.Context, log_file: Path, site_dir: Path) -> None:
     """Append pln's own log, at INFO with timestamps, to ``log_file`` for this command."""
     try:
-        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler = _LogFileHandler(log_file, encoding="utf-8")
     except OSError as exc:
         raise click.BadParameter(
             f"cannot open it: {exc.strerror or exc}", param_hint="--log-file"

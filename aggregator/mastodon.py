@@ -24,10 +24,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from html import escape, unescape
 from html.parser import HTMLParser
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
-from aggregator import parse
+from aggregator import lazy
 from aggregator.errors import FetchError, HttpStatusError, ParseError
 from aggregator.fetch import JSON_ACCEPT, Fetcher
 from aggregator.models import (
@@ -40,6 +40,11 @@ from aggregator.models import (
     SourceConfig,
 )
 from aggregator.sanitize import clean_html, html_to_text, links_in, plain_text, without_surrogates
+
+if TYPE_CHECKING:
+    from aggregator import parse
+else:  # feedparser only for an account's RSS fallback (start-up, issue 9: see aggregator/lazy.py)
+    parse = lazy.module("aggregator.parse")
 
 __all__ = [
     "FIRST_FETCH_MAX_AGE",

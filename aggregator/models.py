@@ -303,6 +303,9 @@ class SourceOutcome:
     elapsed: float = 0.0
     articles_extracted: int = 0  # full text: posts whose text now comes from their page
     articles_failed: int = 0  # full text: pages that failed this run (feed text kept)
+    # ── reports (issue 8) ── what kind of failure, so a scheduled run can tell a new kind
+    # ("unreachable", "gone", "server-error", …) from the same one again; None: no failure.
+    problem_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -659,3 +662,60 @@ class EmailStatus(enum.StrEnum):
     DRY_RUN = "dry-run"  # built, nothing sent
     ALREADY_SENT = "already-sent"  # the day's digest went out before: nothing sent
     EMPTY = "empty"  # nothing to tell, and email.send_empty is off: nothing sent
+
+
+# ── reports (issue 8): what a scheduled `pln run -q` tells a person, once ───────────────
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that needs a person, found by one run.
+
+    ``key`` names what has the problem ("source URL", "build", "email", "lock", "fetch");
+    ``kind`` its class, so a change of kind is told again; ``message`` says it in words."""
+
+    key: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ReportedProblem:
+    """A problem as the store remembers it: told once at ``reported_at``, open since ``since``."""
+
+    key: str
+    kind: str
+    message: str
+    since: datetime
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    """What one run tells: problems new or changed, reminders, and what works again."""
+
+    new: tuple[Problem, ...] = ()
+    changed: tuple[tuple[Problem, ReportedProblem], ...] = ()
+    reminders: tuple[ReportedProblem, ...] = ()
+    resolved: tuple[ReportedProblem, ...] = ()
+    keep: tuple[ReportedProblem, ...] = ()  # the problems found, as the store is to hold them
+    drop: tuple[str, ...] = ()  # keys the store forgets
+
+
+@dataclass(frozen=True)
+class UnfinishedRun:
+    """A `pln run` that started and never finished: killed, or the machine stopped."""
+
+    pid: int
+    command: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """The hits of one search, and how much of the matches their ranking looked at."""
+
+    hits: list[SearchHit]
+    # Set when more posts matched (after the filters) than the store ranks by default: only
+    # the newest this many were ranked. None when every match was ranked.
+    ranked_newest: int | None = None

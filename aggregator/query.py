@@ -10,6 +10,11 @@ _OPERATORS = {"AND", "OR", "NOT", "NEAR"}
 # SQLite ends a string at NUL; control characters never belong in a query anyway.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
+# A search ranks by bm25 only the newest this many matches (after its filters), unless asked
+# to rank them all: bm25 costs 1.5–3 µs a match, and in a million posts a common word
+# matches 200,000. Chosen from bench/search_scale.py (docs/benchmarks.md, "Search at scale").
+SEARCH_CAP = 10_000
+
 
 def literal_query(text: str) -> str | None:
     """The words of ``text`` as an FTS5 query that cannot be a syntax error.

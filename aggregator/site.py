@@ -20,19 +20,25 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import multiprocessing
 import os
+import pickle
 import shutil
-import subprocess
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
-from itertools import groupby
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as datetime_time
+from itertools import groupby, islice
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aggregator import digest as digest_module
+from aggregator import memory, searchindex
 from aggregator.errors import BuildError, PlnError
 from aggregator.models import (
     Config,
@@ -57,8 +63,6 @@ FEED_DAYS = 30  # days in feed.xml: a feed reader wants the latest, not the arch
 TOPIC_RECENT = 50  # entries on a topic page
 PERSON_RECENT = 30  # posts on a person page
 ACTIVITY_WEEKS = 12  # the weekly activity bars of a person
-PAGEFIND_DIR = "search/pagefind"
-PAGEFIND_TIMEOUT = 600  # seconds; indexing a year of day pages takes a few
 _STAGING_PREFIX = ".building-"
 _OLD_PREFIX = ".previous-"
 
@@ -73,6 +77,26 @@ class SiteInput:
     health: Sequence[SourceHealth]  # sources of the people above
     now: datetime
     trends: Sequence[str] = ()  # trending terms, best first (empty: no trends section)
+    # Parts of ``posts`` read anew (build speed): a big archive's older days are rendered
+    # by a child process that reads them itself. None: ``posts`` alone, in this process.
+    reader: PostReader | None = None
+
+
+class PostReader(Protocol):
+    """The public posts by time, each call on a connection of its own (usable in a child)."""
+
+    def between(self, since: datetime | None, until: datetime | None) -> Iterator[SitePost]:
+        """The posts with ``since <= posted_at < until``, oldest first."""
+        ...
+
+    def time_at(self, position: float, at_least: int) -> datetime | None:
+        """About the time of the post at ``position`` (0.5: the middle one); None when
+        there are fewer than ``at_least`` posts."""
+        ...
+
+    def last_before(self, moment: datetime) -> datetime | None:
+        """The time of the newest post before ``moment``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -152,7 +176,11 @@ def build_site(source: SiteInput, renderer: Renderer) -> BuildReport:
     try:
         writer = _Writer(staging)
         collected = _Pages(source, renderer, writer).write_all()
-        indexed = _index_search(staging)
+        # ── memory (H) ── what the pages kept is freed before Pagefind runs beside us
+        days, posts = len(collected.days), collected.posts
+        del collected
+        memory.give_back()
+        indexed = _index_search(staging, output)
         changed, unchanged, removed = _keep_unchanged(staging, output)
         _swap(staging, output)
     except BaseException:
@@ -161,8 +189,8 @@ def build_site(source: SiteInput, renderer: Renderer) -> BuildReport:
     return BuildReport(
         output=output,
         pages=writer.pages,
-        days=len(collected.days),
-        posts=collected.posts,
+        days=days,
+        posts=posts,
         changed=changed,
         unchanged=unchanged,
         removed=removed,
@@ -182,6 +210,18 @@ class _Writer:
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        self.pages += 1
+
+    def write_chunks(self, relative: str, chunks: Iterable[str]) -> None:
+        """(H, memory) Write a page as its pieces come; a failed render leaves a partial
+        file in the staging folder, which the failed build removes."""
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with target.open("w", encoding="utf-8") as handle:
+                handle.writelines(chunks)
         except OSError as exc:
             raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
         self.pages += 1
@@ -234,7 +274,8 @@ class _Pages:
             "topics": self.config.topics,
             "has_posts": bool(self.collected.days),
         }
-        self.writer.write(relative, self.renderer.render(template, {**base, **context}))
+        # (H, memory) written as rendered, never whole in memory: see Renderer.stream
+        self.writer.write_chunks(relative, self.renderer.stream(template, {**base, **context}))
 
     def _write_static(self) -> None:
         for relative, path in self.renderer.static_files():
@@ -243,18 +284,39 @@ class _Pages:
     # ── day pages, as the posts stream past ──────────────────────────────────────────────
 
     def _write_days(self) -> None:
+        split = _split_point(self.source, self.tz)
+        if split is None:
+            self._write_day_run(self.source.posts, None, None)
+            return
+        reader = self.source.reader
+        assert reader is not None  # a split exists only with a reader
+        older = _OlderDays.start(self, split)
+        try:
+            self._write_day_run(reader.between(split.at, None), split.day_before, None)
+            collected, pages = older.result(_needs(self.collected))
+        finally:
+            older.stop()
+        self.writer.pages += pages
+        _merge_older(collected, self.collected)
+
+    def _write_day_run(
+        self, posts: Iterable[SitePost], previous: date | None, following: date | None
+    ) -> None:
+        """The day pages of consecutive days; ``previous`` and ``following`` are the days
+        just outside them (another part's), None at the ends of the archive."""
         words = self.site.excerpt_words
-        previous: date | None = None
         pending: Digest | None = None
-        for day, posts in _by_day(self.source.posts, self.site.tz):
-            digest = digest_module.build_digest(day, posts, self.config.topics, words)
-            self._collect(digest, posts)
+        for day, day_posts in _by_day(posts, self.site.tz):
+            digest, own = digest_module.digest_and_own_entries(
+                day, day_posts, self.config.topics, words
+            )
+            self._collect(digest, day_posts, own)
             if pending is not None:
                 self._write_day(pending, previous, day)
                 previous = pending.day
             pending = digest
         if pending is not None:
-            self._write_day(pending, previous, None)
+            self._write_day(pending, previous, following)
 
     def _write_day(self, digest: Digest, previous: date | None, following: date | None) -> None:
         self._render(
@@ -265,28 +327,31 @@ class _Pages:
             next_day=following,
         )
 
-    def _collect(self, digest: Digest, posts: Sequence[SitePost]) -> None:
+    def _collect(
+        self, digest: Digest, posts: Sequence[SitePost], own: dict[int, DigestEntry]
+    ) -> None:
+        """Keep what the other pages need of this day; ``own`` is each post's entry of its
+        own (digest.digest_and_own_entries), as a person's page lists it."""
         collected = self.collected
         entries = digest.entries
         collected.days.append(DayCount(digest.day, digest.post_count, len(entries)))
         collected.recent.append(digest)
         collected.posts += digest.post_count
+        by_topic: dict[str, list[DigestEntry]] = {}
         for entry in entries:
             for label in entry.topics:
                 state = collected.topics.get(label.slug)
                 if state is not None:
                     state.recent.append(DatedEntry(digest.day, entry))
                     state.total += 1
+                    by_topic.setdefault(label.slug, []).append(entry)
         for topic_slug, state in collected.topics.items():
-            today = tuple(e for e in entries if any(t.slug == topic_slug for t in e.topics))
-            if today:
-                state.days.append(TopicDay(digest.day, today))
-        words = self.site.excerpt_words
+            if topic_slug in by_topic:
+                state.days.append(TopicDay(digest.day, tuple(by_topic[topic_slug])))
         for post in posts:
             person = collected.people.get(post.person_slug)
             if person is not None:
-                entry = digest_module.entry_for(post, self.config.topics, words)
-                person.recent.append(DatedEntry(digest.day, entry))
+                person.recent.append(DatedEntry(digest.day, own[post.id]))
                 self._count_activity(person, post.posted_at)
 
     def _count_activity(self, person: _PersonState, moment: datetime) -> None:
@@ -369,6 +434,190 @@ class _Pages:
         )
 
 
+# ── build speed (issue 9): the older days in a child process ─────────────────────────────
+#
+# Day pages are most of a build (digests, entries, one file each) and need nothing from each
+# other but the neighbouring days' dates. A big archive is cut at a day boundary near its
+# middle post: a forked child renders the older days, reading its posts through a
+# connection of its own, while this process renders the newer ones; the child sends back
+# only what the other pages keep (_Collected: bounded by FEED_DAYS, TOPIC_RECENT and
+# PERSON_RECENT, not by the archive), merged as if one process had streamed every day.
+# fork (not forkserver) because the child needs the very renderer and configuration of
+# this build, already loaded; only when this process runs no other thread.
+
+PARALLEL_MIN_POSTS = 4000  # fewer: a child costs more than it saves
+# The child's share of the posts: a little under half, as it also starts (fork) and sends
+# back what it kept, and this process would otherwise wait for it.
+CHILD_SHARE = 0.45
+_T = TypeVar("_T")
+_WORKERS_VARIABLE = "PLN_WORKERS"  # 0 or 1: everything in this process
+
+
+@dataclass(frozen=True)
+class _Split:
+    at: datetime  # the first instant of ``day`` in the site's time zone
+    day: date  # the first day of the newer part
+    day_before: date  # the last day of the older part
+
+
+def _split_point(source: SiteInput, tz: tzinfo) -> _Split | None:
+    """Where to cut the posts in two, or None to build in one process."""
+    reader = source.reader
+    if reader is None or not _may_fork():
+        return None
+    middle = reader.time_at(CHILD_SHARE, PARALLEL_MIN_POSTS)
+    if middle is None:
+        return None
+    day = digest_module.day_of(middle, tz)
+    at = datetime.combine(day, datetime_time(0), tzinfo=tz).astimezone(UTC)
+    # A zone whose day starts at another hour (or skips midnight) must still cut between
+    # two days, or one day would be written by both processes.
+    before_day = digest_module.day_of(at - timedelta(microseconds=1), tz)
+    if digest_module.day_of(at, tz) != day or before_day >= day:
+        return None
+    previous = reader.last_before(at)
+    if previous is None:
+        return None
+    return _Split(at, day, digest_module.day_of(previous, tz))
+
+
+def _may_fork() -> bool:
+    workers = os.environ.get(_WORKERS_VARIABLE, "")
+    if workers.strip().isdigit() and int(workers) < 2:
+        return False
+    if (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
+        return False
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+class _OlderDays:
+    """A forked child writing the days before the split into the same staging folder."""
+
+    def __init__(self, process: BaseProcess, connection: Connection) -> None:
+        self.process = process
+        self.connection = connection
+
+    @classmethod
+    def start(cls, pages: _Pages, split: _Split) -> _OlderDays:
+        ours, theirs = multiprocessing.Pipe()
+        context = multiprocessing.get_context("fork")
+        process = context.Process(
+            target=_write_older_days, args=(pages, split, theirs), name="pln-build-days"
+        )
+        process.start()
+        theirs.close()
+        return cls(process, ours)
+
+    def result(self, needs: _Needs) -> tuple[_Collected, int]:
+        """What the child kept of its days, cut to what ``needs`` says the newer days leave
+        room for (most of it, in a big archive, is pushed out by newer entries)."""
+        with contextlib.suppress(OSError):  # a child that failed has told why, and left
+            self.connection.send(needs)
+        try:
+            outcome, value, pages = self.connection.recv()
+        except EOFError as exc:
+            self.process.join()
+            raise BuildError(
+                f"the process writing the older day pages stopped (exit {self.process.exitcode})"
+            ) from exc
+        if outcome == "error":
+            raise value
+        return value, pages
+
+    def stop(self) -> None:
+        self.connection.close()
+        if self.process.is_alive():
+            self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+def _write_older_days(pages: _Pages, split: _Split, parent: Connection) -> None:
+    """In the child: the older days, then what the other pages need of them."""
+    try:
+        reader = pages.source.reader
+        assert reader is not None
+        written = pages.writer.pages
+        pages._write_day_run(reader.between(None, split.at), None, split.day)
+        _keep_needed(pages.collected, parent.recv())
+        message: tuple[str, object, int] = (
+            "ok",
+            pages.collected,
+            pages.writer.pages - written,
+        )
+    except BaseException as exc:  # told to the parent, which fails the build with it
+        message = ("error", _sendable(exc), 0)
+    try:
+        parent.send(message)
+    except (OSError, EOFError):  # the parent failed first and closed its end
+        pass
+    finally:
+        parent.close()
+
+
+@dataclass(frozen=True)
+class _Needs:
+    """How many of the older part's latest items each list of _Collected still takes."""
+
+    recent: int
+    topics: dict[str, tuple[int, int]]  # slug → (recent entries, days)
+    people: dict[str, int]  # slug → recent entries
+
+
+def _needs(newer: _Collected) -> _Needs:
+    def room(items: deque[Any]) -> int:
+        return (items.maxlen or 0) - len(items)
+
+    return _Needs(
+        recent=room(newer.recent),
+        topics={slug: (room(t.recent), room(t.days)) for slug, t in newer.topics.items()},
+        people={slug: room(p.recent) for slug, p in newer.people.items()},
+    )
+
+
+def _latest(items: deque[_T], count: int) -> deque[_T]:
+    return deque(islice(items, max(len(items) - count, 0), None), maxlen=items.maxlen)
+
+
+def _keep_needed(older: _Collected, needs: _Needs) -> None:
+    older.recent = _latest(older.recent, needs.recent)
+    for slug, topic in older.topics.items():
+        recent, days = needs.topics.get(slug, (0, 0))
+        topic.recent = _latest(topic.recent, recent)
+        topic.days = _latest(topic.days, days)
+    for slug, person in older.people.items():
+        person.recent = _latest(person.recent, needs.people.get(slug, 0))
+
+
+def _sendable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling (BuildError does, with its file and line)."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return BuildError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _merge_older(older: _Collected, newer: _Collected) -> None:
+    """Put the older part's days in front of ``newer``'s, as one stream would have."""
+    newer.days[:0] = older.days
+    newer.recent = deque([*older.recent, *newer.recent], maxlen=newer.recent.maxlen)
+    newer.posts += older.posts
+    for slug, topic in newer.topics.items():
+        before = older.topics[slug]
+        topic.recent = deque([*before.recent, *topic.recent], maxlen=TOPIC_RECENT)
+        topic.days = deque([*before.days, *topic.days], maxlen=FEED_DAYS)
+        topic.total += before.total
+    for slug, person in newer.people.items():
+        earlier = older.people[slug]
+        person.recent = deque([*earlier.recent, *person.recent], maxlen=PERSON_RECENT)
+        person.weekly = [a + b for a, b in zip(earlier.weekly, person.weekly, strict=True)]
+        person.last_30_days += earlier.last_30_days
+        person.first_post = earlier.first_post or person.first_post
+        person.last_post = person.last_post or earlier.last_post
+
+
 def _by_day(posts: Iterable[SitePost], tz: tzinfo) -> Iterator[tuple[date, list[SitePost]]]:
     """Consecutive posts of one day in the site's time zone (posts come oldest first)."""
     for day, group in groupby(posts, key=lambda post: digest_module.day_of(post.posted_at, tz)):
@@ -390,40 +639,15 @@ def _week_starts(today: date, weeks: int) -> list[date]:
 # ── search index ─────────────────────────────────────────────────────────────────────────
 
 
+# (engineer H, memory: Pagefind runs in parts of bounded size; see aggregator/searchindex.py)
 def _pagefind_binary() -> Path | None:
-    try:
-        from pagefind.service import get_executable
-    except ImportError:
-        return None
-    return get_executable()
+    return searchindex.pagefind_binary()
 
 
-def _index_search(staging: Path) -> bool:
-    """Index the day pages with Pagefind; False (and no index) when it is not installed."""
-    binary = _pagefind_binary()
-    if binary is None:
-        return False
-    command = [
-        str(binary),
-        "--site",
-        str(staging),
-        "--output-subdir",
-        PAGEFIND_DIR,
-        "--silent",
-    ]
-    try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=PAGEFIND_TIMEOUT, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BuildError(f"the search index could not be built: {exc}") from exc
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise BuildError(
-            "the search index could not be built: "
-            + (detail[-1] if detail else f"pagefind exited with {result.returncode}")
-        )
-    return True
+def _index_search(staging: Path, previous: Path | None = None) -> bool:
+    """Index the day pages with Pagefind, in parts; False (and no index) when it is not
+    installed. Parts whose pages did not change are copied from ``previous`` (output/)."""
+    return searchindex.index_site(staging, previous)
 
 
 # ── swapping the new site in ─────────────────────────────────────────────────────────────
@@ -456,11 +680,21 @@ def _keep_unchanged(staging: Path, output: Path) -> tuple[int, int, int]:
     return changed, unchanged, removed
 
 
+_COMPARE_BLOCK = 2**20  # (H, memory)
+
+
 def _same_bytes(new: Path, old: Path) -> bool:
     try:
         if not old.is_file() or old.stat().st_size != new.stat().st_size:
             return False
-        return old.read_bytes() == new.read_bytes()
+        # (H, memory) compared in blocks: a 30 MB feed is not read whole, twice
+        with old.open("rb") as old_file, new.open("rb") as new_file:
+            while True:
+                block = old_file.read(_COMPARE_BLOCK)
+                if block != new_file.read(_COMPARE_BLOCK):
+                    return False
+                if not block:
+                    return True
     except OSError:
         return False
 

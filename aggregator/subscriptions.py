@@ -27,8 +27,7 @@ from email.utils import format_datetime
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
-import listparser
-
+from aggregator import lazy
 from aggregator.errors import ParseError
 from aggregator.models import (
     Config,
@@ -54,6 +53,9 @@ __all__ = [
 # Marks the outlines of one person's sources in pln's own export (an OPML 2.0 category:
 # slash-separated, so feed readers show it as a category path, if at all).
 PERSON_CATEGORY = "/pln/person"
+# Loaded when an OPML file is first read, not with every command (start-up, issue 9).
+listparser = lazy.module("listparser")
+
 _PERSON_PATH = ["pln", "person"]  # how listparser hands the category back
 _CSV_ADDRESS = "account address"
 _CSV_BOOSTS = "show boosts"

@@ -178,6 +178,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reader-workers", type=int, default=16)
     parser.add_argument("--only", choices=["pln", "reader"], help="run one side only")
+    parser.add_argument(
+        "--port", type=int, default=8770, help="the feed server's port (another run may hold one)"
+    )
     parser.add_argument("--no-write", dest="write", action="store_false")
     args = parser.parse_args()
     if args.only != "pln":
@@ -186,7 +189,7 @@ def main() -> None:
     results = Results()
     with (
         tempfile.TemporaryDirectory(prefix="pln-refresh-") as temp,
-        feed_server(args.sources, args.latency) as port,
+        feed_server(args.sources, args.latency, args.port) as port,
     ):
         work = Path(temp)
         urls = [feed_url(i, port, make_feed(i).format) for i in range(args.sources)]

@@ -308,3 +308,62 @@ def test_hostile_content_runs_no_script(
         assert log.dialogs == []
     finally:
         context.close()
+
+
+# ── search index in parts (engineer H, issue 9 memory: aggregator/searchindex.py) ────────
+
+
+@pytest.fixture(scope="module")
+def parted_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The network site with every day in a search index part of its own."""
+    from aggregator import searchindex
+
+    site_dir = tmp_path_factory.mktemp("parted") / "site"
+    site_fixture.write_config(site_dir)
+    config = app.load_config(site_dir)
+    site_fixture.fill_store(config.database_path, config)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app, "trends", lambda *a, **k: ["drought"], raising=False)
+        patch.setattr(searchindex, "PART_BYTES", 1)
+        app.build(config, clock=lambda: site_fixture.NOW)
+    parts = json.loads((config.output_path / "search/pagefind/parts.json").read_text())
+    assert len(parts["parts"]) == 3  # 20, 21 and 22 November; the 23rd is the primary
+    yield Served(serve(config.output_path), config.output_path)
+
+
+def search_titles(page: Any, url: str) -> tuple[list[str], str]:
+    page.goto(url)
+    # the status line comes first, the entries once their days are loaded
+    page.wait_for_function(
+        "document.getElementById('search-status').textContent.startsWith('Nothing')"
+        " || document.querySelector('#search-results h3') !== null",
+        timeout=15_000,
+    )
+    titles = page.locator("#search-results h3").all_inner_texts()
+    return titles, page.locator("#search-status").inner_text()
+
+
+def test_search_over_parts_finds_old_and_new_posts_with_filters(
+    browser: Any, parted_site: Served
+) -> None:
+    context, page, log = open_page(browser, WIDTHS["desktop"])
+    base = parted_site.url + "search/"
+    try:
+        # an old part (21 November), through a topic filter
+        titles, status = search_titles(page, base + "?q=rivers&topic=Water+resources")
+        assert titles == ["The drought report: what the rivers told us"]
+        assert "1 day" in status
+        # the newest part (23 November, the primary), through a person filter
+        titles, _ = search_titles(page, base + "?q=textbooks&person=Alice+Example")
+        assert titles == ["Notes on open textbooks"]
+        # a word in several parts: one day each, from the 21st and 22nd November parts
+        titles, status = search_titles(page, base + "?q=water")
+        assert "The drought report: what the rivers told us" in titles
+        assert "Reuse, repair, and the water behind our things" in titles
+        assert status.startswith("2 days") or status.startswith("3 days")
+        # a filter no part matches for this word
+        _, status = search_titles(page, base + "?q=textbooks&person=Carol+Jones")
+        assert status.startswith("Nothing")
+        assert log.console_errors == []
+    finally:
+        context.close()

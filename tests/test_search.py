@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import aggregator.store
 from aggregator import topics
 from aggregator.cli import cli
 from aggregator.errors import InvalidQueryError
@@ -22,12 +23,14 @@ from aggregator.models import (
     Config,
     ParsedPost,
     PersonConfig,
+    SearchHit,
     SiteConfig,
     SourceConfig,
     SourceKind,
     TopicConfig,
 )
-from aggregator.store import Store
+from aggregator.query import SEARCH_CAP
+from aggregator.store import FILTER_SET_LIMITS, SNIPPET_RANGE_ROWS, Store
 from tests.server import LocalHTTPServer
 from tests.sites import Item, atom, rss, write_site
 
@@ -484,3 +487,251 @@ def test_any_typed_query_is_an_answer_or_a_clear_error(site: Path, typed: str) -
     assert result.exit_code in (0, 2), (typed, result.output)
     if result.exit_code == 2:
         assert result.stderr.startswith("error: invalid query"), result.stderr
+
+
+# ── one statement: the same answers as the four statements before it ─────────────────────
+
+
+def reference_search(store: Store, match: str, **filters: object) -> list[tuple[object, ...]]:
+    """What search answered before its statements were merged: ranked ids, then details,
+    snippets and topics each by its own statement (the code of commit 03237d7, inlined)."""
+    clauses = ["posts_fts MATCH :match"]
+    params: dict[str, object] = {"match": match}
+    if "person" in filters:
+        clauses.append(
+            "p.source_id IN (SELECT s.id FROM sources s JOIN people pe ON pe.id = s.person_id "
+            "WHERE pe.name = :person COLLATE NOCASE OR pe.slug = lower(:person))"
+        )
+    if "topic" in filters:
+        clauses.append("p.id IN (SELECT post_id FROM post_topics WHERE topic = :topic)")
+    if "since" in filters:
+        clauses.append("p.posted_at >= :since")
+    if "until" in filters:
+        clauses.append("p.posted_at < :until")
+    for key, value in filters.items():
+        params[key] = value.isoformat() if isinstance(value, datetime) else value
+    order = "p.posted_at DESC, score" if filters.pop("sort", None) else "score, p.posted_at DESC"
+    ranked = store.db.execute(
+        f"""SELECT p.id, bm25(posts_fts, 10.0, 1.0, 3.0, 2.0) AS score
+        FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid
+        WHERE {" AND ".join(clauses)} ORDER BY {order} LIMIT 20""",
+        params,
+    ).fetchall()
+    answers = []
+    for post_id, score in ranked:
+        title, person_name = store.db.execute(
+            """SELECT p.title, pe.name FROM posts p JOIN sources s ON s.id = p.source_id
+            JOIN people pe ON pe.id = s.person_id WHERE p.id = ?""",
+            [post_id],
+        ).fetchone()
+        (snippet,) = store.db.execute(
+            "SELECT snippet(posts_fts, -1, char(2), char(3), '…', 24) FROM posts_fts "
+            "WHERE posts_fts MATCH ? AND rowid = ?",
+            [match, post_id],
+        ).fetchone()
+        tags = store.db.execute(
+            "SELECT topic, terms FROM post_topics WHERE post_id = ? ORDER BY topic", [post_id]
+        ).fetchall()
+        answers.append((post_id, score, title, person_name, snippet, [tuple(t) for t in tags]))
+    return answers
+
+
+def answers(store: Store, match: str, **filters: object) -> list[tuple[object, ...]]:
+    return [
+        (
+            hit.id,
+            hit.rank,
+            hit.title,
+            hit.person,
+            hit.snippet,
+            [(tag.slug, topics.format_terms(tag.terms)) for tag in hit.tags],
+        )
+        for hit in store.search(match, **filters)  # type: ignore[arg-type]
+    ]
+
+
+@pytest.mark.parametrize(
+    "match",
+    ["drought", "water", "watershed restoration", "aquifers", '"water quality"', "cafe OR tap",
+     "recycl*", "title:drought", "quality water", "restoration OR drought OR water"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"person": "Bob"}, {"person": "alice-example"}, {"topic": "water"},
+     {"since": NOW - timedelta(hours=5)}, {"until": NOW - timedelta(hours=3)},
+     {"sort": "date"}, {"topic": "water", "person": "Alice Example",
+                        "since": NOW - timedelta(days=1)}],
+)  # fmt: skip
+# Each filter as a set of ids (every filter of these few posts), or checked per row; the
+# snippets in one pass over the hits' rowids, or one FTS5 query per hit.
+@pytest.mark.parametrize(
+    ("set_limit", "snippet_rows"), [(max(FILTER_SET_LIMITS.values()), SNIPPET_RANGE_ROWS), (0, 0)]
+)
+def test_one_statement_answers_as_the_four_did(
+    corpus: Store,
+    match: str,
+    filters: dict[str, object],
+    set_limit: int,
+    snippet_rows: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(aggregator.store, "SNIPPET_RANGE_ROWS", snippet_rows)
+    monkeypatch.setattr(
+        aggregator.store, "FILTER_SET_LIMITS", dict.fromkeys(FILTER_SET_LIMITS, set_limit)
+    )
+    expected = reference_search(corpus, match, **dict(filters))
+    assert answers(corpus, match, **filters) == expected
+    assert answers(corpus, match, cap=None, **filters) == expected  # nothing near the cap
+
+
+# ── the cap: only the newest matches ranked when very many match ─────────────────────────
+
+RIVER_CONFIG = Config(
+    path=Path("sources.yaml"),
+    site=SiteConfig(title="T"),
+    topics=(WATER,),
+    people=(
+        person("Old Olga", "https://o.example/feed"),
+        person("New Nina", "https://n.example/feed"),
+    ),
+)
+RIVER_CAP = 40
+
+
+def river_post(number: int, hours_ago: float) -> ParsedPost:
+    # Each post says "river" a different number of times, so their scores differ; every
+    # third is about a drought too (the water topic).
+    words = ["river"] * (1 + number % 7) + ["bank"] * (number % 5) + ["mud"] * 20
+    if number % 3 == 0:
+        words.append("drought")
+    return post(f"r{number}", f"Notes {number}", " ".join(words), hours_ago)
+
+
+@pytest.fixture(scope="module")
+def rivers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """300 posts saying "river": Olga's 60 first (the oldest rows), then Nina's 240; and one
+    old post of Olga's with "river" in its title, the best match of all."""
+    path = tmp_path_factory.mktemp("rivers") / "pln.db"
+    with Store.open(path) as writer:
+        olga, nina = writer.sync_config(RIVER_CONFIG, NOW)
+        best = post("best", "River river river", "river river river", 5000)
+        writer.record_success(olga.id, [best] + [river_post(n, 1000 + n) for n in range(60)], NOW)
+        writer.record_success(nina.id, [river_post(n, 300 - n) for n in range(60, 300)], NOW)
+        writer.retag_all(
+            topics.topic_rules(RIVER_CONFIG.topics), {}, topics.definitions_hash(RIVER_CONFIG)
+        )
+    with Store.open_readonly(path) as reader:
+        yield reader
+
+
+def every_match(store: Store, match: str, **filters: object) -> list[SearchHit]:
+    return store.search(match, limit=1000, cap=None, **filters)  # type: ignore[arg-type]
+
+
+def best_of_newest(hits: list[SearchHit], newest: int, limit: int = 20) -> list[int]:
+    """The ids of the best ``limit`` among the ``newest`` last-stored of ``hits``, in the order
+    search ranks them (score, then the newer date)."""
+    kept = sorted(hits, key=lambda hit: hit.id)[-newest:]
+    assert all(hit.published for hit in kept)
+    kept.sort(key=lambda hit: (hit.rank, -hit.published.timestamp()))  # type: ignore[union-attr]
+    return [hit.id for hit in kept[:limit]]
+
+
+def test_over_the_cap_only_the_newest_matches_are_ranked(rivers: Store) -> None:
+    everything = every_match(rivers, "river")
+    assert len(everything) == 301
+    capped = rivers.search_results("river", cap=RIVER_CAP)
+    assert capped.ranked_newest == RIVER_CAP
+    assert [hit.id for hit in capped.hits] == best_of_newest(everything, RIVER_CAP)
+    newest_ids = sorted(hit.id for hit in everything)[-RIVER_CAP:]
+    assert {hit.id for hit in capped.hits} <= set(newest_ids)
+    # The best match of all is old: ranked first when every match is ranked, and not
+    # among the newest 40.
+    assert everything[0].title == "River river river"
+    assert "River river river" not in [hit.title for hit in capped.hits]
+    exhaustive = rivers.search_results("river", cap=None)
+    assert exhaustive.ranked_newest is None
+    assert exhaustive.hits[0].title == "River river river"
+    assert [hit.id for hit in exhaustive.hits] == [hit.id for hit in everything[:20]]
+
+
+def test_under_the_cap_nothing_changes(rivers: Store) -> None:
+    for match, filters in [("bank", {}), ("river", {"person": "Old Olga"}), ("drought", {})]:
+        under = rivers.search_results(match, cap=1000, **filters)  # type: ignore[arg-type]
+        assert under.ranked_newest is None
+        assert under.hits == rivers.search(match, cap=None, **filters)  # type: ignore[arg-type]
+
+
+def test_exactly_the_cap_is_not_over_it(rivers: Store) -> None:
+    count = len(every_match(rivers, "drought"))
+    assert count == 100  # every third of 300
+    assert rivers.search_results("drought", cap=count).ranked_newest is None
+    assert rivers.search_results("drought", cap=count - 1).ranked_newest == count - 1
+
+
+@pytest.mark.parametrize("set_limit", [max(FILTER_SET_LIMITS.values()), 0])
+def test_filters_stay_exact_under_the_cap(
+    rivers: Store, set_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        aggregator.store, "FILTER_SET_LIMITS", dict.fromkeys(FILTER_SET_LIMITS, set_limit)
+    )
+    # Olga's posts are the oldest rows: the newest 40 matches of "river" are all Nina's,
+    # yet a search for Olga's finds hers, ranked in full (61 matches: over the cap too).
+    olga = every_match(rivers, "river", person="Old Olga")
+    assert len(olga) == 61 and {hit.person for hit in olga} == {"Old Olga"}
+    capped = rivers.search_results("river", person="Old Olga", cap=RIVER_CAP)
+    assert capped.ranked_newest == RIVER_CAP
+    assert {hit.person for hit in capped.hits} == {"Old Olga"}
+    assert [hit.id for hit in capped.hits] == best_of_newest(olga, RIVER_CAP)
+    # A topic and a date range: the newest 40 of those that pass the filters.
+    since = NOW - timedelta(hours=1030)
+    tagged = every_match(rivers, "river", topic="water", since=since)
+    assert len(tagged) > RIVER_CAP and all(hit.topics == ("water",) for hit in tagged)
+    capped = rivers.search_results("river", topic="water", since=since, cap=RIVER_CAP)
+    assert capped.ranked_newest == RIVER_CAP
+    assert [hit.id for hit in capped.hits] == best_of_newest(tagged, RIVER_CAP)
+    old_enough = every_match(rivers, "river", until=NOW - timedelta(hours=999))
+    assert len(old_enough) == 61 and all(hit.person == "Old Olga" for hit in old_enough)
+
+
+def test_sort_by_date_looks_at_every_match(rivers: Store) -> None:
+    dated = rivers.search_results("river", sort="date", cap=RIVER_CAP, limit=500)
+    assert dated.ranked_newest is None
+    assert len(dated.hits) == 301
+    assert dated.hits[-1].title == "River river river"  # the oldest, last
+
+
+def numbered_titles(text: str) -> set[str]:
+    """The titles of the hits in `pln search`'s text ("3. Title")."""
+    return {line.split(". ", 1)[1] for line in text.splitlines() if line[:1].isdigit()}
+
+
+def test_pln_search_says_when_only_the_newest_were_ranked(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aggregator.app
+
+    monkeypatch.setattr(aggregator.app, "SEARCH_CAP", 5)
+    capped = pln(site, "search", "bulletin", "--no-pager")  # 30 match
+    assert capped.exit_code == 0
+    assert capped.stderr.strip().endswith(
+        "Ranked the newest 5 matches only; --exhaustive ranks every match."
+    )
+    assert numbered_titles(capped.stdout) == {f"Bulletin {n}" for n in range(25, 30)}  # newest
+    everything = pln(site, "search", "bulletin", "--exhaustive", "--no-pager")
+    assert "Ranked the newest" not in everything.stderr
+    assert len(numbered_titles(everything.stdout)) == 20
+    # The JSON on standard output stays the array of SPEC.md; the note goes to stderr.
+    as_json = pln(site, "search", "bulletin", "--format", "json")
+    assert len(json.loads(as_json.stdout)) == 5 and "Ranked the newest 5" in as_json.stderr
+    under = pln(site, "search", "drought")  # 2 match: under the cap
+    assert "Ranked the newest" not in under.stderr
+    quiet = pln(site, "-q", "search", "bulletin")
+    assert quiet.exit_code == 0 and "Ranked the newest" not in quiet.stderr
+
+
+def test_search_help_tells_of_the_cap(site: Path) -> None:
+    result = pln(site, "search", "--help")
+    assert "--exhaustive" in result.stdout
+    assert f"{SEARCH_CAP:,}" in " ".join(result.stdout.split())

@@ -1,4 +1,5 @@
-// Search over the static site with Pagefind's index (built by `pln build` into search/pagefind/).
+// Search over the static site with Pagefind's index (built by `pln build` into search/pagefind/,
+// in parts).
 // Results come as days, and under each day the entries that match; a person filter keeps only
 // that person's entries (their anchors start with the person's slug).
 
@@ -15,11 +16,30 @@ const siteRoot = new URL("../", window.location.href);
 let pagefind = null;
 let current = { results: [], shown: 0, token: 0 };
 
+// The index comes in parts (aggregator/searchindex.py): the newest in pagefind/, the older
+// ones listed in pagefind/parts.json; each is merged in, so a search covers the whole archive.
+async function olderParts() {
+  try {
+    const response = await fetch(new URL("pagefind/parts.json", window.location.href));
+    if (!response.ok) return [];
+    const listed = await response.json();
+    return Array.isArray(listed.parts) ? listed.parts : [];
+  } catch {
+    return []; // an index from before parts: the primary alone
+  }
+}
+
 async function loadPagefind() {
   if (pagefind) return pagefind;
   try {
-    pagefind = await import(new URL("pagefind/pagefind.js", window.location.href).href);
-    await pagefind.options({ baseUrl: siteRoot.pathname });
+    const engine = await import(new URL("pagefind/pagefind.js", window.location.href).href);
+    await engine.options({ baseUrl: siteRoot.pathname });
+    const parts = await olderParts();
+    await Promise.all(parts.map((part) => engine.mergeIndex(
+      new URL(`pagefind/${part}`, window.location.href).pathname,
+      { baseUrl: siteRoot.pathname },
+    )));
+    pagefind = engine;
   } catch (error) {
     statusLine.textContent = "The search index is missing: run `pln build` again, and preview with `pln serve`.";
     throw error;
