@@ -84,7 +84,9 @@ def mixed_site(tmp_path: Path, http_server: LocalHTTPServer) -> Path:
             "Nofeed": [f"{base}/page-without-feed/"],
             "Dead": [f"http://127.0.0.1:{unused_port()}/feed.xml"],
         },
-        fetch={"timeout": 1, "max_bytes": 100_000},
+        # 3 s: short enough for /slow.xml (5 s) to time out, long enough that a good source
+        # on a loaded machine never does.
+        fetch={"timeout": 3, "max_bytes": 100_000},
     )
     return site
 

@@ -1,4 +1,4 @@
-"""Giving memory back between a fetch and a build (aggregator/memory.py)."""
+"""Memory between the steps of `pln run`: aggregator/memory.py, and the sources a fetch holds."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import multiprocessing.forkserver
 import multiprocessing.resource_tracker
 import os
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
 
-from aggregator import memory
+import pytest
+
+from aggregator import app, memory
+from tests.server import LocalHTTPServer
+from tests.sites import items, rss, write_site
 
 
 def square(number: int) -> int:
@@ -60,3 +66,51 @@ def test_giving_back_returns_a_fragmented_heap_to_the_system() -> None:
     memory.give_back()
     assert rss_kib() - before < 40_000
     assert len(pinned) == 2_000
+
+
+# ── sources in hand during a fetch (app._SourceReader.in_hand) ───────────────────────────
+
+
+def fetch_counting_in_hand(
+    tmp_path: Path, http_server: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, int]:
+    """Fetch 12 feeds with one request at a time; (most sources in hand at once, posts)."""
+    people: dict[str, list[object]] = {}
+    for number in range(12):
+        http_server.add(f"/feed-{number}.xml", rss(http_server.base_url, items(f"f{number}", 3)))
+        people[f"Person {number}"] = [http_server.url(f"/feed-{number}.xml")]
+    site_dir = tmp_path / "site"
+    write_site(site_dir, people, fetch={"concurrency": 1, "per_host": 1})
+    in_hand = most = 0
+    original = app._read_feed_or_blog
+
+    async def counting(reader: Any, state: Any) -> Any:
+        nonlocal in_hand, most
+        in_hand += 1
+        most = max(most, in_hand)
+        try:
+            return await original(reader, state)
+        finally:
+            in_hand -= 1
+
+    monkeypatch.setattr(app, "_read_feed_or_blog", counting)
+    monkeypatch.setenv("PLN_WORKERS", "0")
+    summary = app.fetch(app.load_config(site_dir))
+    return most, summary.new_posts
+
+
+def test_a_fetch_holds_at_most_twice_its_concurrency_in_hand(
+    tmp_path: Path, http_server: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    most, posts = fetch_counting_in_hand(tmp_path, http_server, monkeypatch)
+    assert posts == 36
+    assert most == 2
+
+
+def test_without_the_limit_every_source_would_be_in_hand(
+    tmp_path: Path, http_server: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app, "_IN_HAND", 100)
+    most, posts = fetch_counting_in_hand(tmp_path, http_server, monkeypatch)
+    assert posts == 36
+    assert most == 12
