@@ -227,7 +227,15 @@ async def _fetch_all(
             _StoreThread(store) as writes,
         ):
             reader = _SourceReader(fetcher, pool, store, budget, clock, progress, articles, writes)
-            reader = replace(reader, in_hand=asyncio.Semaphore(_IN_HAND * config.fetch.concurrency))
+            # The store answers this first, while the first requests are on their way.
+            awaiting = asyncio.ensure_future(
+                _awaiting_pages(writes, store, now, len(due), len(states))
+            )
+            reader = replace(
+                reader,
+                in_hand=asyncio.Semaphore(_IN_HAND * config.fetch.concurrency),
+                awaiting_pages=awaiting,
+            )
             # ── warm refresh (engineer E) ── started host by host in turn, so each host's
             # connection is reused; the outcomes keep the order of `due`.
             order = spread_hosts([state.url for state in due])
@@ -235,7 +243,21 @@ async def _fetch_all(
                 *(reader.run(due[index], sources[due[index].url]) for index in order)
             )
             fetched = [started[place] for place in sorted(range(len(order)), key=order.__getitem__)]
+            await awaiting  # answered long before, unless no source needed it
     return [*fetched, *waiting]
+
+
+async def _awaiting_pages(
+    writes: _StoreThread, store: Store, now: datetime, due: int, known: int
+) -> frozenset[int] | None:
+    """── warm refresh (E) ── the sources with posts awaiting pages, when most are due.
+
+    The one question reads every post, as the per-source ones it spares read those of the due
+    sources: worth it when they are most of the sources, not for a few out of back-off.
+    """
+    if due * 2 < known:
+        return None
+    return await writes.call(store.sources_awaiting_pages, now)
 
 
 def _should_fetch(state: SourceState, now: datetime, force: bool) -> bool:
@@ -287,6 +309,9 @@ class _SourceReader:
     # slower parse pool would otherwise let every fetched body wait in memory (on a loaded
     # machine the main process grew to 230 MB by bodies queued for the pool).
     in_hand: asyncio.Semaphore | None = None
+    # ── warm refresh (engineer E) ── the sources with a post awaiting its page when the run
+    # began (None: not asked): any other source that brings no new or edited post has none.
+    awaiting_pages: asyncio.Future[frozenset[int] | None] | None = None
 
     async def _db(self, method: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Call a method of ``self.store`` on the store's thread (in-line without one)."""
@@ -689,12 +714,24 @@ def _worker_count() -> int:
     return int(os.environ.get("PLN_WORKERS", os.cpu_count() or 1))
 
 
+async def _nothing_awaits_page(
+    reader: _SourceReader, state: SourceState, outcome: SourceOutcome
+) -> bool:
+    """No post of this source can want its page: none new or edited now, none waiting before."""
+    if reader.awaiting_pages is None or outcome.new_posts or outcome.updated_posts:
+        return False
+    awaiting = await reader.awaiting_pages
+    return awaiting is not None and state.id not in awaiting
+
+
 async def _fill_full_text(
     reader: _SourceReader, state: SourceState, source: SourceConfig, outcome: SourceOutcome
 ) -> SourceOutcome:
     """Fetch and extract the pages of the source's posts that want them; say what happened."""
     if reader.articles is None or state.kind == SourceKind.MASTODON:
         return outcome
+    if await _nothing_awaits_page(reader, state, outcome):
+        return outcome  # ── warm refresh (E) ── spares the store one question per source
     mode = extract.full_text_mode(state.kind, source.full_text, reader.articles.default_mode)
     undecided = await reader._db(
         reader.store.posts_awaiting_page, state.id, reader.clock(), _MAX_UNDECIDED

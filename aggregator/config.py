@@ -26,6 +26,7 @@ import re
 import shlex
 import stat
 import string
+import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,16 +34,9 @@ from datetime import date, datetime
 from email.utils import parseaddr
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.reader import ReaderError
-from ruamel.yaml.scalarbool import ScalarBoolean
 
 from .errors import ConfigError
 from .models import (
@@ -62,6 +56,14 @@ from .models import (
     SourcesEdit,
     TopicConfig,
 )
+
+# ── start-up (engineer E) ── ruamel.yaml (pure Python, 15-20 ms to import) is loaded only for
+# a file libyaml declines or finds a problem in, and for edits: imported in those functions.
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import MarkedYAMLError
 
 _yaml: ModuleType | None
 _libyaml: ModuleType | None
@@ -314,6 +316,11 @@ def _read_text(path: Path) -> str:
 
 
 def _parse_yaml(text: str, path: Path) -> object:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
+
     try:
         return YAML(typ="rt").load(text)
     except DuplicateKeyError as error:
@@ -335,6 +342,14 @@ def _parse_yaml(text: str, path: Path) -> object:
     except (ValueError, TypeError, OverflowError) as error:
         # An explicit tag the constructor cannot honour, such as `!!int abc`.
         raise ConfigError(f"invalid YAML: {error}", file=path) from error
+    except (IndexError, KeyError, AttributeError) as error:
+        # ruamel.yaml's own slip on an odd plain scalar (`name: -_` resolves as an integer
+        # and its constructor indexes an empty string): a file pln cannot read, not a crash.
+        raise ConfigError(
+            f"invalid YAML: the YAML reader failed on a value ({error}); "
+            "put unusual values in quotes",
+            file=path,
+        ) from error
 
 
 def _mark_line(error: MarkedYAMLError) -> int | None:
@@ -541,7 +556,17 @@ class _Invalid(Exception):
 
 def _is_bool(value: object) -> bool:
     # ruamel gives an anchored boolean as ScalarBoolean, an int subclass.
-    return isinstance(value, bool | ScalarBoolean)
+    return isinstance(value, bool) or _is_ruamel(value, "ruamel.yaml.scalarbool", "ScalarBoolean")
+
+
+def _is_tagged(value: object) -> bool:
+    return _is_ruamel(value, "ruamel.yaml.comments", "TaggedScalar")
+
+
+def _is_ruamel(value: object, module_name: str, class_name: str) -> bool:
+    """Whether ``value`` is of a ruamel.yaml class; never, while ruamel.yaml is not loaded."""
+    module = sys.modules.get(module_name)
+    return module is not None and isinstance(value, getattr(module, class_name))
 
 
 def _describe(value: object) -> str:
@@ -563,8 +588,8 @@ def _describe(value: object) -> str:
         return "a mapping"
     if isinstance(value, list | tuple):
         return "a list"
-    if isinstance(value, TaggedScalar):
-        return f"a value tagged {value.tag}"
+    if _is_tagged(value):
+        return f"a value tagged {getattr(value, 'tag', '')}"
     return f"a {type(value).__name__} value"
 
 
@@ -583,7 +608,7 @@ def _unknown_key_message(key: object, allowed: Sequence[str]) -> str:
 
 def _text(value: object) -> str:
     """Non-empty text; numbers and dates are refused rather than guessed at."""
-    if not isinstance(value, str) or isinstance(value, TaggedScalar):
+    if not isinstance(value, str) or _is_tagged(value):
         hint = ""
         if _is_bool(value) or isinstance(value, int | float | date):
             hint = " (put it in quotes to use it as text)"
@@ -1540,6 +1565,8 @@ def _source_value(source: NewSource) -> object:
     """How a new source is written: a bare string where that says it all."""
     if source.kind is SourceKind.FEED:
         return source.url
+    from ruamel.yaml.comments import CommentedMap
+
     entry = CommentedMap()
     if source.kind is SourceKind.BLOG:
         entry["blog"] = source.url
@@ -1888,10 +1915,14 @@ def _dash_column(lines: Sequence[str], items: Any) -> int | None:
 
 
 def _is_block_list(value: object) -> bool:
+    from ruamel.yaml.comments import CommentedSeq
+
     return isinstance(value, CommentedSeq) and not value.fa.flow_style()
 
 
 def _new_person_map(entry: _Planned) -> CommentedMap:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     person = CommentedMap()
     person["name"] = entry.name
     if entry.topics:
@@ -1910,6 +1941,8 @@ _STARTER_STYLE = (4, 2)
 @functools.cache
 def _dumper(style: tuple[int, int] = _STARTER_STYLE) -> YAML:
     """A round-trip dumper in ``style``; made once per style (they are slow to make)."""
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never fold a long URL or query onto a second line
@@ -1997,6 +2030,8 @@ def _plain_safe(value: str) -> bool:
 
 def _round_trip_people(text: str, planned: Sequence[_Planned]) -> str:
     """The whole document changed and dumped by ruamel.yaml: for lists in flow style."""
+    from ruamel.yaml.comments import CommentedSeq
+
     yaml = _dumper()
     data = yaml.load(text)
     people = data.get("people")

@@ -967,6 +967,24 @@ class Store:
         )
         return [_page_post(row) for row in rows]
 
+    # ── warm refresh (engineer E) ── one question for the whole run: a source that brings no
+    # new or edited post needs `posts_awaiting_page` only if it is named here. The scan reads
+    # each post once, as the per-source questions it saves read them all between them.
+    def sources_awaiting_pages(self, now: datetime) -> frozenset[int]:
+        """The sources with a post that `posts_awaiting_page` would return at ``now``."""
+        rows = self.db.execute(
+            """
+            SELECT DISTINCT source_id FROM posts
+            WHERE link IS NOT NULL
+              AND first_seen > COALESCE(
+                  (SELECT value FROM meta WHERE key = 'full_text_after'), '')
+              AND (extract_hash IS NOT content_hash
+                   OR (extract_state = 'failed' AND extract_next <= :now))
+            """,
+            {"now": _iso(now)},
+        ).fetchall()
+        return frozenset(int(row[0]) for row in rows)
+
     def settle_without_page(self, posts: Sequence[PagePost]) -> None:
         """These posts need no page: not looked at again unless their entry changes."""
         with self._transaction():

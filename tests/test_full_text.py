@@ -528,3 +528,33 @@ def test_extraction_never_runs_on_the_event_loop(
     assert pln(site, "fetch").exit_code == 0
     assert len(threads) == 5
     assert threading.main_thread().name not in threads
+
+
+# ── warm refresh (engineer E) ── a run asks the store once which sources have posts awaiting
+# their pages; an unchanged source that is not among them is not asked about its posts.
+def test_the_store_names_the_sources_whose_posts_await_their_pages(
+    tmp_path: Path, http_server: LocalHTTPServer
+) -> None:
+    base = http_server.base_url
+    for name in ("alice", "bob"):
+        http_server.add(
+            f"/{name}/atom.xml",
+            atom_summaries(base, [(f"{name}-post", "Post", "A teaser […]")]),  # links: /alice/
+            content_type="application/atom+xml",
+        )
+    http_server.status("/alice/alice-post/", 503)
+    http_server.add("/alice/bob-post/", page("boilerplate"), content_type="text/html")
+    site = tmp_path / "site"
+    write_site(site, {"Alice": [f"{base}/alice/atom.xml"], "Bob": [f"{base}/bob/atom.xml"]})
+    config = app.load_config(site)
+    app.fetch(config, clock=lambda: NOW)
+
+    with Store.open(config.database_path) as store:
+        alice = {s.url: s.id for s in store.source_states()}[f"{base}/alice/atom.xml"]
+        assert store.sources_awaiting_pages(NOW) == frozenset(), "Alice's page is backing off"
+        assert store.sources_awaiting_pages(NOW + timedelta(minutes=31)) == {alice}
+
+    # The feeds answer as before (unchanged): Alice's page is tried again when due, Bob's not.
+    app.fetch(config, clock=lambda: NOW + timedelta(minutes=31))
+    assert len(http_server.requests_for("/alice/alice-post/")) == 2
+    assert len(http_server.requests_for("/alice/bob-post/")) == 1
