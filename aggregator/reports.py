@@ -100,5 +100,7 @@ def open_for(report: ReportedProblem, now: datetime) -> str:
     hours = int(span.total_seconds() // 3600)
     if hours >= 2:
         return f"{hours} hours"
-    minutes = max(1, int(span.total_seconds() // 60))
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 1:
+        return "less than a minute"
     return f"{minutes} minute{'s' if minutes != 1 else ''}"

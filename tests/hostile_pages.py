@@ -56,8 +56,8 @@ CORPORA = ROOT.parent / "shared" / "corpora"
 HOSTILE = CORPORA / "hostile-inputs"
 SANITIZE = CORPORA / "feedparser-tests" / "wellformed" / "sanitize"
 CHROMIUM = Path("/usr/bin/chromium")
-# As tests/test_browser.py launches it; not imported from there, because that module skips
-# itself on import where chromium is missing, and the hostile tests must be able to fail.
+# How every browser test launches Debian's chromium (tests/test_browser.py imports these from
+# here: that module skips itself on import where chromium is missing, these tests must fail).
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -24,21 +24,11 @@ import pytest
 from aggregator import app, site
 from aggregator.models import Config
 from tests import site_fixture
+from tests.hostile_pages import CHROMIUM, CHROMIUM_ARGS
 from tests.mastodon_server import FakeInstance
 from tests.server import LocalHTTPServer
 from tests.sites import write_site
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WIDTHS = {"phone": 390, "desktop": 1280}
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 # Every payload that could open a dialog is caught here before the page's own code runs.

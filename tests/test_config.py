@@ -630,6 +630,11 @@ edits = st.lists(
 def test_an_edited_spec_example_raises_nothing_but_config_error(
     changes: list[tuple[int, str, str]],
 ) -> None:
+    parses_or_refuses(edited_spec_example(changes))
+
+
+def edited_spec_example(changes: list[tuple[int, str, str]]) -> str:
+    """SPEC.md's example with lines dropped, repeated, replaced or indented."""
     lines = (DATA / "spec_example.yaml").read_text(encoding="utf-8").splitlines()
     for where, change, junk in changes:
         index = where % len(lines)
@@ -641,4 +646,4 @@ def test_an_edited_spec_example_raises_nothing_but_config_error(
             lines[index] = junk
         else:
             lines[index] = "  " + lines[index]
-    parses_or_refuses("\n".join(lines))
+    return "\n".join(lines)

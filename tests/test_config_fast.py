@@ -19,7 +19,7 @@ from aggregator import config
 from aggregator.config import parse_config, starter_text
 from aggregator.errors import ConfigError
 from aggregator.models import Config
-from tests.test_config import DATA, ROOT, edits, structures, yamlish
+from tests.test_config import DATA, ROOT, edited_spec_example, edits, structures, yamlish
 
 # not_utf8.yaml is refused before any YAML reader sees it.
 SAMPLES = sorted(path for path in DATA.glob("*.yaml") if path.name != "not_utf8.yaml")
@@ -196,18 +196,7 @@ def test_any_structure_reads_the_same_both_ways(data: object) -> None:
 def test_an_edited_spec_example_reads_the_same_both_ways(
     changes: list[tuple[int, str, str]],
 ) -> None:
-    lines = (DATA / "spec_example.yaml").read_text(encoding="utf-8").splitlines()
-    for where, change, junk in changes:
-        index = where % len(lines)
-        if change == "drop" and len(lines) > 1:
-            del lines[index]
-        elif change == "repeat":
-            lines.insert(index, lines[index])
-        elif change == "replace":
-            lines[index] = junk
-        else:
-            lines[index] = "  " + lines[index]
-    assert_same("\n".join(lines), DATA / "spec_example.yaml")
+    assert_same(edited_spec_example(changes), DATA / "spec_example.yaml")
 
 
 @given(

@@ -73,6 +73,8 @@ def test_resolved_unchecked_and_forgotten_keys() -> None:
     assert set(plan.drop) == {"build", "lock", removed.key}
     assert plan.keep == ()  # the source's record is left as it is
     assert reports.open_for(build, later) == "2 hours"
+    assert reports.open_for(build, build.since + timedelta(seconds=20)) == "less than a minute"
+    assert reports.open_for(build, build.since + timedelta(minutes=1)) == "1 minute"
 
 
 def test_stage_problems_are_in_words(tmp_path: Path) -> None:
