@@ -31,6 +31,7 @@ from aggregator import (
     buildstamp,
     extract,
     health,
+    labels,  # ── labels (D) ──
     lazy,
     mastodon,
     policy,
@@ -40,6 +41,7 @@ from aggregator import (
     topics,
 )
 from aggregator import config as config_module
+from aggregator.config_hints import query_problem  # ── G (review finding 11)
 from aggregator.errors import (
     ConfigError,
     DeliveryError,
@@ -49,6 +51,7 @@ from aggregator.errors import (
     ParseError,
     PlnError,
     StorageError,
+    WriteError,  # ── engineer F ──
 )
 from aggregator.fetch import Fetcher, spread_hosts
 from aggregator.lock import site_lock
@@ -89,7 +92,7 @@ from aggregator.models import (
 )
 from aggregator.query import SEARCH_CAP  # ── search ──
 from aggregator.sitemap import SitemapEntry
-from aggregator.store import SaveCounts, Store, check_fts_query
+from aggregator.store import PageDecision, SaveCounts, Store, check_fts_query
 
 # ── start-up (engineer E) ── what only build, serve and email use is loaded when first used:
 # Jinja2, css-inline and the site builder cost a fetch 0.1 s of start-up otherwise.
@@ -146,10 +149,13 @@ def load_config(site_dir: Path) -> Config:
     for index, topic in enumerate(config.topics):
         problem = check_fts_query(topic.match)
         if problem is not None:
+            # ── G (review finding 11): the path as the user gave it, the match: line, and
+            # what SQLite's reason means
             raise ConfigError(
-                f"topic {topic.name!r}: the match query is not valid FTS5 syntax ({problem})",
-                file=config.path,
-                line=topic.line,
+                f"topic {topic.name!r}: the match query is not valid FTS5 syntax "
+                f"({query_problem(problem)})",
+                file=path,
+                line=topic.match_line or topic.line,
                 key=f"topics[{index}].match",
             )
     return config
@@ -160,8 +166,15 @@ def init_site(site_dir: Path) -> Path:
     target = site_dir / "sources.yaml"
     if target.exists():
         raise ConfigError(f"{target} already exists: nothing was changed")
-    site_dir.mkdir(parents=True, exist_ok=True)
-    target.write_text(config_module.starter_text(), encoding="utf-8")
+    # ── engineer F ── a read-only disk, or a file where a folder goes: one line, not a traceback
+    try:
+        site_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError.from_os_error(site_dir, exc) from exc
+    try:
+        target.write_text(config_module.starter_text(), encoding="utf-8")
+    except OSError as exc:
+        raise WriteError.from_os_error(target, exc) from exc
     return target
 
 
@@ -369,8 +382,19 @@ class _SourceReader:
             return _outcome(state, counts, read.notes)
         async with self.in_hand or contextlib.nullcontext():
             fetched = await _read_feed_or_blog(self, state)
-            outcome = await self._db(_store_fetched, self.store, state, fetched, self.clock())
+            pages = self._page_decision(state, source)
+            outcome = await self._db(
+                _store_fetched, self.store, state, fetched, self.clock(), pages
+            )
         return await _fill_full_text(self, state, source, outcome)
+
+    def _page_decision(self, state: SourceState, source: SourceConfig) -> PageDecision | None:
+        """── performance (goal 1) ── _fill_full_text's decision, for the store to take as it
+        inserts new posts (Store._settle_unwanted); None when this run fetches no pages."""
+        if self.articles is None:
+            return None
+        mode = extract.full_text_mode(state.kind, source.full_text, self.articles.default_mode)
+        return PageDecision(functools.partial(extract.wants_page, mode), _MAX_UNDECIDED)
 
 
 def _outcome(state: SourceState, counts: SaveCounts, notes: tuple[str, ...]) -> SourceOutcome:
@@ -383,11 +407,17 @@ def _outcome(state: SourceState, counts: SaveCounts, notes: tuple[str, ...]) -> 
         new_posts=counts.new,
         updated_posts=counts.updated,
         notes=notes,
+        # ── labels (D) ── a source never read before holds no post unless this read brought one
+        no_posts_yet=state.last_success is None and not changed,
     )
 
 
 def _store_fetched(
-    store: Store, state: SourceState, fetched: _Fetched, now: datetime
+    store: Store,
+    state: SourceState,
+    fetched: _Fetched,
+    now: datetime,
+    pages: PageDecision | None = None,
 ) -> SourceOutcome:
     posts = fetched.feed.posts if fetched.feed else ()
     counts = store.record_success(
@@ -399,6 +429,10 @@ def _store_fetched(
         last_modified=fetched.last_modified,
         body_hash=fetched.body_hash,
         redirect_to=fetched.redirect_to,
+        # ── labels (D) ── the feed's own name and site, kept as each parsed fetch finds them
+        title=labels.stored_title(fetched.feed.title) if fetched.feed else None,
+        home=labels.stored_home(fetched.feed.link) if fetched.feed else None,
+        pages=pages,
     )
     return _outcome(state, counts, fetched.notes)
 
@@ -629,9 +663,28 @@ def _describe_status(exc: HttpStatusError) -> str:
     if exc.status == 410:
         return f"{exc.message}: the source is gone and will not be fetched again"
     if exc.retry_after is not None:
-        wait = timedelta(seconds=round(exc.retry_after))
+        wait = wait_in_words(round(exc.retry_after))  # G (review finding 15): not "1:00:00"
         return f"{exc.message}: the server asked us to wait {wait}"
     return exc.message
+
+
+# ── G (review finding 15) ──
+def wait_in_words(seconds: int) -> str:
+    """A wait as people say it: "45 seconds", "10 minutes", "1 hour 30 minutes", "3 days"."""
+
+    def count(number: int, unit: str) -> str:
+        return f"{number} {unit}{'' if number == 1 else 's'}"
+
+    if seconds < 60:
+        return count(max(seconds, 0), "second")
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return count(minutes, "minute")
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return count(hours, "hour") + (f" {count(minutes, 'minute')}" if minutes else "")
+    days, hours = divmod(hours, 24)
+    return count(days, "day") + (f" {count(hours, 'hour')}" if hours else "")
 
 
 def _plural(count: int, singular: str, plural: str) -> str:
@@ -677,10 +730,17 @@ class _Articles:
         self._own: ProcessPoolExecutor | None = None
         self._pages = 0
 
-    async def extract(self, page: FetchResult, metadata: bool) -> Article | None:
+    async def extract(
+        self, page: FetchResult, metadata: bool, title: str | None = None
+    ) -> Article | None:
         self._pages += 1
-        work = functools.partial(
-            extract.extract_page, page.body, page.final_url, page.content_type, metadata=metadata
+        work = functools.partial(  # G (review finding 6): title, left out of the text
+            extract.extract_page,
+            page.body,
+            page.final_url,
+            page.content_type,
+            metadata=metadata,
+            title=title,
         )
         return await asyncio.get_running_loop().run_in_executor(self._executor(), work)
 
@@ -771,7 +831,7 @@ async def _read_article(
         if not extract.is_html(page.content_type, page.body):
             kind = (page.content_type or "unknown").partition(";")[0]
             return await _article_failed(reader, post, f"not a web page ({kind})", final=True)
-        article = await articles.extract(page, post.needs_metadata)
+        article = await articles.extract(page, post.needs_metadata, post.title)  # G: finding 6
     except HttpStatusError as exc:
         final = exc.status == 410
         return await _article_failed(reader, post, exc.message, exc.retry_after, final=final)
@@ -907,8 +967,12 @@ def search(
             until=_day_start(until + timedelta(days=1), config) if until else None,
             cap=None if exhaustive else SEARCH_CAP,
         )
+        names = store.source_names([hit.source for hit in found.hits])  # ── labels (D) ──
     order = [topic.slug for topic in config.topics]
-    hits = [topics.in_topic_order(hit, order) for hit in found.hits]
+    hits = [
+        replace(topics.in_topic_order(hit, order), source_name=names.get(hit.source, ""))
+        for hit in found.hits
+    ]
     return replace(found, hits=hits)
 
 
@@ -1417,7 +1481,8 @@ def _unchanged_site(
     if stamp is None or stamp.fingerprint != fingerprint or not (output / "index.html").is_file():
         return None
     # A file removed from (or put into) output/ by hand: build, so the site is whole again.
-    if sum(1 for path in output.rglob("*") if path.is_file()) != stamp.files:
+    # (engineer F) not counting the build's list of its files nor the user's dotfiles
+    if site_module.built_file_count(output) != stamp.files:
         return None
     return site_module.BuildReport(
         output=output,
@@ -1510,11 +1575,15 @@ class EmailResult:
     previous: SentDigest | None = None  # the digest sent before for the same day, if any
     out: Path | None = None  # the .eml file written (--out)
     recorded: bool = False  # the day is now recorded as sent
+    preview_only: bool = False  # (engineer F) no email: section: placeholder addresses
 
 
 def check_email(config: Config, *, sending: bool) -> EmailConfig:
     """The email settings, or a ConfigError saying what is missing (the section, or the
-    SMTP password's environment variable when a message is to be sent)."""
+    SMTP password's environment variable when a message is to be sent). A preview that
+    sends nothing makes do with placeholder addresses (engineer F)."""
+    if config.email is None and not sending:
+        return mail_module.PREVIEW_SETTINGS
     if config.email is None:
         raise ConfigError(
             "there is no email: section: add one (to, from and smtp) to send the digest; "
@@ -1545,6 +1614,8 @@ def email(
     """
     sending = not dry_run and out is None
     settings = check_email(config, sending=sending)
+    preview_only = config.email is None  # ── engineer F ── compose reads config.email
+    config = replace(config, email=settings)
     recording = sending and not to
     recipients = _recipients(to) if to else settings.to
     now = clock()
@@ -1565,6 +1636,7 @@ def email(
             recipients=recipients,
             message=message,
             previous=previous,
+            preview_only=preview_only,  # ── engineer F ──
         )
         if not sending:
             return _email_written(result, out)
@@ -1818,7 +1890,9 @@ def begin_run(config: Config) -> list[UnfinishedRun]:
 
 
 def end_run(config: Config) -> None:
-    _run_mark(config).unlink(missing_ok=True)
+    # (engineer F) a read-only site dir: no mark was made, and unlink says EROFS, not ENOENT
+    with contextlib.suppress(OSError):
+        _run_mark(config).unlink(missing_ok=True)
 
 
 def _run_mark(config: Config) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -24,6 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from aggregator import __version__, app, reports
+from aggregator import lock as lock_module  # ── engineer F ── (app imports it anyway)
 from aggregator.errors import ConfigError, InvalidQueryError, LockError, ParseError, PlnError
 from aggregator.models import (
     HIGHLIGHT_END,
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # ── start-up (engineer E) ── rich.progress is import
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 128 + 2  # ── G ── stopped by Ctrl-C (SIGINT), as shells report it
 
 _log = logging.getLogger("pln")
 
@@ -81,6 +84,9 @@ def _errors_to_exit_status() -> Iterator[None]:
         _log.error("%s", exc, extra={"console": False})  # for --log-file: printed below
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAILED)
+    except KeyboardInterrupt:  # ── G (review finding 19) ── click would say "Aborted!", exit 1
+        click.echo("\nInterrupted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 class PlnGroup(click.Group):
@@ -124,6 +130,8 @@ def cli(
     """
     verbosity = -1 if quiet else verbose
     _configure_logging(verbosity)
+    # ── engineer F ── a pln that waits for another's lock says so at once (not with -q)
+    lock_module.announce_waits(None if quiet else _say_on_stderr)
     if log_file is not None:
         _log_to_file(ctx, log_file, site_dir)  # see "logs" below
     ctx.obj = Context(
@@ -132,6 +140,10 @@ def cli(
         out=Console(highlight=False, soft_wrap=True),
         err=Console(stderr=True, highlight=False),
     )
+
+
+def _say_on_stderr(text: str) -> None:  # ── engineer F ──
+    click.echo(text, err=True)
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -397,7 +409,7 @@ def _print_build(ctx: Context, report: Any) -> None:
     click.echo(
         f"Built {report.output} in {report.elapsed:.1f} s: "
         f"{_plural(report.pages, 'page')} from {_plural(report.posts, 'post')} "
-        f"over {_plural(report.days, 'day')}; {report.changed} files changed, "
+        f"over {_plural(report.days, 'day')}; {_plural(report.changed, 'file')} changed, "  # G
         f"{report.unchanged} unchanged, {report.removed} removed."
     )
     if not report.search_indexed:
@@ -475,7 +487,7 @@ def _outcome_line(outcome: SourceOutcome, timings: bool = False) -> str:
     if outcome.status == SourceStatus.UPDATED:
         detail = f"{outcome.new_posts} new, {outcome.updated_posts} updated"
     elif outcome.status == SourceStatus.UNCHANGED:
-        detail = "unchanged"
+        detail = "no posts yet" if outcome.no_posts_yet else "unchanged"
     line = f"{_MARKS[outcome.status]} {outcome.person}: {outcome.url}: {detail}"
     if timings:
         line += f" ({outcome.elapsed:.2f} s)"
@@ -486,10 +498,14 @@ def _outcome_line(outcome: SourceOutcome, timings: bool = False) -> str:
 def _print_summary(ctx: Context, summary: FetchSummary) -> None:
     skipped = summary.count(SourceStatus.SKIPPED)
     if ctx.verbosity >= 0:
+        empty = sum(1 for outcome in summary.outcomes if outcome.no_posts_yet)
         parts = [
-            f"{summary.new_posts} new posts",
+            _plural(summary.new_posts, "new post"),
             f"{summary.updated_posts} updated",
-            f"{summary.count(SourceStatus.UNCHANGED)} sources unchanged",
+            # A first read of a feed with no entries changed nothing, but "unchanged" would
+            # suggest it was read before: it is told apart.
+            f"{_plural(summary.count(SourceStatus.UNCHANGED) - empty, 'source')} unchanged",
+            *([f"{_plural(empty, 'source')} with no posts yet"] if empty else []),
             f"{summary.count(SourceStatus.FAILED)} failed",
         ]
         if summary.count(SourceStatus.GONE):
@@ -589,6 +605,7 @@ def _health_json(health: SourceHealth) -> dict[str, Any]:
     return {
         "person": health.person,
         "url": health.url,
+        "name": health.name,  # ── labels (D) ── the blog's name or the account's handle
         "kind": health.kind.value,
         "status": _health_status(health),
         "fetch_url": health.fetch_url,
@@ -620,7 +637,8 @@ def _print_health_table(ctx: Context, config: Config, rows: list[SourceHealth]) 
         status = _health_status(health)
         style = _STATUS_STYLE.get(status, "")
         via = f" via {health.via}" if health.via else ""
-        ctx.out.print(f"  {escape(health.url)}  [dim]{health.kind.value}{via}[/dim]")
+        name = f"{escape(health.name)} · " if health.name else ""  # ── labels (D) ──
+        ctx.out.print(f"  {escape(health.url)}  [dim]{name}{health.kind.value}{via}[/dim]")
         facts = [f"[{style}]{status}[/]" if style else status, _plural(health.posts, "post")]
         facts.append(f"last success {_local_time(health.last_success, tz)}")
         if health.last_post:
@@ -785,12 +803,45 @@ def search(
             "--exhaustive ranks every match.",
             err=True,
         )
+    reread = _reread_query_note(query)  # G (review finding 9)
+    if reread and ctx.verbosity >= 0:
+        click.echo(reread, err=True)
     if output_format == "json":
         return
     if not hits and person and not _known_person(config, person):
         click.echo(
             f"(No one named {person!r} in sources.yaml: --person takes a name or a slug.)", err=True
         )
+
+
+# ── G (review finding 9): say when a query was searched as its plain words ──
+# Words, spaces and lower-case operators are always valid FTS5: no need to ask SQLite.
+_PLAIN_QUERY = re.compile(r"(?:(?!\b(?:AND|OR|NOT|NEAR)\b)[^\W_]|\s)*")
+
+
+def _reread_query_note(text: str) -> str | None:
+    """The line telling the user that ``text`` was not valid query syntax and was searched
+    as its plain words instead (as the store does); None when it was valid or has no word."""
+    if _PLAIN_QUERY.fullmatch(text):
+        return None
+    from aggregator.config_hints import query_problem  # all three are loaded by app already
+    from aggregator.query import literal_query
+    from aggregator.store import FTS_COLUMNS, check_fts_query
+
+    problem = check_fts_query(text)
+    literal = literal_query(text) if problem else None
+    if problem is None or literal is None:
+        return None
+    words = " ".join(re.findall(r"[^\W_]+(?:['’-][^\W_]+)*", literal))
+    column = re.fullmatch(r"no such column: (.+)", problem)
+    if column and f"{column.group(1)}:".casefold() in text.casefold():
+        known = ", ".join(f"{name}:" for name in FTS_COLUMNS)
+        why = f"{column.group(1)}: is not a column (the columns are {known})"
+    elif column:  # FTS5 read "e-learning" as a column filter: no detail helps there
+        why = "not valid query syntax"
+    else:
+        why = f"not valid query syntax ({query_problem(problem)})"
+    return f"({why}; searched as plain words: {words})"
 
 
 def _known_person(config: Config, wanted: str) -> bool:
@@ -817,6 +868,7 @@ def _hit_json(hit: SearchHit) -> dict[str, Any]:
         "url": hit.url,
         "person": hit.person,
         "source": hit.source,
+        "source_name": hit.source_name,  # ── labels (D) ── the blog's name or the handle
         "kind": hit.kind.value,
         "published": _iso(hit.published),
         "topics": list(hit.topics),
@@ -852,9 +904,18 @@ def _show_hits(config: Config, hits: list[SearchHit], pager: bool) -> None:
     terminal = shutil.get_terminal_size()
     text = format_hits(hits, config, styled=styled, width=min(terminal.columns, 100))
     if pager and _stdout_is_terminal() and text.count("\n") >= terminal.lines:
-        click.echo_via_pager(text, color=styled)
+        click.echo_via_pager(text, color=_pager_color(styled))  # G (review finding 2)
     else:
         click.echo(text, nl=False, color=styled)
+
+
+# ── G (review finding 2): colours in the pager ──
+def _pager_color(styled: bool) -> bool | None:
+    """What to tell click about colours when paging: None lets it decide by the pager, as
+    True would not. For ``less`` click then sets ``LESS=-R`` when the user has no LESS, keeps
+    the colours when their LESS shows raw control characters, and strips them otherwise (and
+    for any other pager), where they would show as ``ESC[1m``."""
+    return None if styled else False
 
 
 def format_hits(hits: list[SearchHit], config: Config, *, styled: bool, width: int = 100) -> str:
@@ -869,7 +930,9 @@ def format_hits(hits: list[SearchHit], config: Config, *, styled: bool, width: i
     for number, hit in enumerate(hits, 1):
         lines = [style(f"{number}. {hit.title or '(untitled)'}", bold=True)]
         when = hit.published.astimezone(tz).strftime("%Y-%m-%d") if hit.published else ""
-        lines.append("   " + " · ".join(part for part in (hit.person, when) if part))
+        # ── labels (D) ── the person, their blog's name or account's handle, the day
+        shown = (hit.person, hit.source_name, when)
+        lines.append("   " + " · ".join(part for part in shown if part))
         if hit.tags:
             lines.append("   " + style(_describe_tags(hit), fg="cyan"))
         if hit.url:
@@ -1136,13 +1199,15 @@ def import_(ctx: Context, file: Path, folders: str, dry_run: bool) -> None:
     people are added at the end of people:, and the file is checked before it is written.
     """
     config = ctx.config()
+    # ── engineer F ── only reading FILE is FILE's fault; writing sources.yaml fails as itself
     try:
         data = file.read_bytes()
+    except OSError as exc:
+        raise click.FileError(str(file), exc.strerror or str(exc)) from exc
+    try:
         result = app.import_subscriptions(
             config, data, str(file), folders=app.FolderMode(folders), dry_run=dry_run
         )
-    except OSError as exc:
-        raise click.FileError(str(file), exc.strerror or str(exc)) from exc
     except ParseError as exc:  # the file is not what the command takes: bad usage
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -1352,10 +1417,17 @@ def _print_email(ctx: Context, config: Config, result: app.EmailResult) -> None:
         return
     subject = f'"{result.subject}"'
     recipients = ", ".join(result.recipients)
+    # ── engineer F ── a preview without an email: section says what sending needs
+    missing = (
+        " To send it, add an email: section (to, from and smtp) to sources.yaml; the starter "
+        "file has one commented out."
+        if result.preview_only
+        else ""
+    )
     if result.status is EmailStatus.WRITTEN:
-        click.echo(f"Wrote {subject} ({what}) to {result.out}: nothing sent.")
+        click.echo(f"Wrote {subject} ({what}) to {result.out}: nothing sent.{missing}")
     elif result.status is EmailStatus.DRY_RUN:
-        click.echo(f"Dry run: would send {subject} ({what}) to {recipients}.\n")
+        click.echo(f"Dry run: would send {subject} ({what}) to {recipients}.{missing}\n")
         text = result.message.get_body(("plain",)) if result.message else None
         if text is not None:
             click.echo(text.get_content(), nl=False)

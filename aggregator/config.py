@@ -14,6 +14,7 @@ SQLite, which belongs to the store; the app reports it with the topic's ``line``
 
 from __future__ import annotations
 
+import contextlib  # engineer F
 import difflib
 import enum
 import functools
@@ -38,7 +39,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from .errors import ConfigError
+from .config_hints import yaml_hint  # ── G (review finding 11) ── pure, imports nothing
+from .errors import ConfigError, WriteError  # WriteError: engineer F
 from .models import (
     Config,
     EmailConfig,
@@ -328,7 +330,11 @@ def _parse_yaml(text: str, path: Path) -> object:
             _duplicate_key_message(error), file=path, line=_mark_line(error)
         ) from error
     except MarkedYAMLError as error:
-        raise ConfigError(_yaml_message(error), file=path, line=_mark_line(error)) from error
+        # ── G (review finding 11) ── the fix for a common slip, beside the reader's words
+        line = _mark_line(error)
+        hint = yaml_hint(str(error.problem or error.context or ""), text, line)
+        message = _yaml_message(error) + (f"; {hint}" if hint else "")
+        raise ConfigError(message, file=path, line=line) from error
     except ReaderError as error:
         line = text.count("\n", 0, max(error.position, 0)) + 1
         character = error.character
@@ -1215,7 +1221,15 @@ class _ConfigReader:
             slugs[slug] = (path, line)
             names[slug] = name
             if match is not None:
-                topics.append(TopicConfig(name=name, slug=slug, match=match, line=line))
+                topics.append(
+                    TopicConfig(
+                        name=name,
+                        slug=slug,
+                        match=match,
+                        line=line,
+                        match_line=topic.line_of("match"),  # ── G (review finding 11)
+                    )
+                )
         return topics, names
 
     def read_people(self, top: _Node, topic_names: dict[str, str]) -> list[PersonConfig]:
@@ -1508,8 +1522,10 @@ def save_config_text(path: Path, text: str, original: str) -> None:
         os.replace(temporary, target)
         _sync_directory(target.parent)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise ConfigError(f"cannot write the file: {error.strerror or error}", file=path) from error
+        # ── engineer F ── the clean-up meets the same read-only disk: it must not hide why
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise WriteError.from_os_error(path, error) from error
 
 
 def _sync_directory(directory: Path) -> None:

@@ -172,7 +172,8 @@ def rss_feed(person: Person, base_url: str, today: date) -> str:
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
-        f"<channel><title>{escape(person.name)}</title><link>{blog_url(base_url, person)}</link>"
+        f"<channel><title>{escape(person.blog or person.name)}</title>"
+        f"<link>{blog_url(base_url, person)}</link>"
         f"<description>{escape(person.bio)}</description><language>en</language>"
         + "".join(items)
         + "</channel></rss>\n"
@@ -195,7 +196,8 @@ def atom_feed(person: Person, base_url: str, today: date) -> str:
     updated = moment(today, posts[0].days_ago, posts[0].at).isoformat() if posts else ""
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<title>{escape(person.name)}</title><subtitle>{escape(person.bio)}</subtitle>"
+        f"<title>{escape(person.blog or person.name)}</title>"
+        f"<subtitle>{escape(person.bio)}</subtitle>"
         f"<id>tag:pln-demo,2026:{person.slug}</id><updated>{updated}</updated>"
         f'<link rel="alternate" type="text/html" href="{blog_url(base_url, person)}"/>'
         f'<link rel="self" href="{feed_url(base_url, person)}"/>'
@@ -217,7 +219,7 @@ def json_feed(person: Person, base_url: str, today: date) -> str:
     ]
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": person.name,
+        "title": person.blog or person.name,
         "description": person.bio,
         "home_page_url": blog_url(base_url, person),
         "feed_url": feed_url(base_url, person),

@@ -246,7 +246,7 @@ def _entry(group: _Group, topics: Sequence[TopicConfig], excerpt_words: int) -> 
         post=_without_body(lead),
         title=_entry_title(lead),
         url=lead.link,
-        excerpt=excerpt(lead.text, excerpt_words),
+        excerpt=excerpt(_without_title(lead), excerpt_words),
         body_html=_toot_html(lead, excerpt_words),
         topics=_labels(posts, topics),
         also_shared_by=(
@@ -255,6 +255,20 @@ def _entry(group: _Group, topics: Sequence[TopicConfig], excerpt_words: int) -> 
             else ()
         ),
     )
+
+
+def _without_title(post: SitePost) -> str:
+    """A post's text without the title it opens with: a page's heading often comes along
+    with its full text, and the entry shows the title just above the excerpt. A toot's
+    title is its own first words, so its text is left whole."""
+    text = post.text
+    if not post.title or post.kind == SourceKind.MASTODON:
+        return text
+    title = post.title.split()
+    words = text.split(maxsplit=len(title))
+    if len(words) > len(title) and words[: len(title)] == title:
+        return words[-1]
+    return text
 
 
 def _without_body(post: SitePost) -> SitePost:

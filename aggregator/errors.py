@@ -9,6 +9,7 @@
     ├── InvalidQueryError         a search or topic query that cannot mean anything (query)
     ├── DeliveryError             the mail server refused or could not be reached
     ├── LockError                 another pln process holds the site directory
+    ├── WriteError                a file or folder of the site cannot be written (path)
     └── BuildError                the site could not be built (template file and line)
 
 Each error carries what identifies it, and I/O errors are raised ``from`` their cause at the
@@ -121,6 +122,24 @@ class DeliveryError(PlnError):
 
 class LockError(PlnError):
     """Another pln process is working on the same site directory."""
+
+
+# ── engineer F: a read-only or misplaced site directory is one line, not a traceback ──
+class WriteError(PlnError):
+    """``path`` cannot be created or written (read-only disk, no permission, a file in the way)."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, self.reason))
+
+    @classmethod
+    def from_os_error(cls, path: Path | str, error: OSError) -> WriteError:
+        """The error for ``error`` met while writing ``path``, in the system's words."""
+        return cls(path, (error.strerror or str(error)).lower())
 
 
 class BuildError(PlnError):

@@ -39,6 +39,7 @@ __all__ = [
     "page_language",
     "wants_page",
     "warm_up",
+    "without_title",
     "word_count",
 ]
 
@@ -263,17 +264,26 @@ def is_html(content_type: str | None, body: bytes) -> bool:
 
 
 def extract_page(
-    body: bytes, url: str, content_type: str | None = None, *, metadata: bool = True
+    body: bytes,
+    url: str,
+    content_type: str | None = None,
+    *,
+    metadata: bool = True,
+    title: str | None = None,
 ) -> Article | None:
     """The article on the page ``body`` fetched from ``url``; None when it holds no text."""
-    return extract(decode_page(body, content_type), url, metadata=metadata)
+    return extract(decode_page(body, content_type), url, metadata=metadata, title=title)
 
 
-def extract(html: str, url: str | None = None, *, metadata: bool = True) -> Article | None:
+def extract(
+    html: str, url: str | None = None, *, metadata: bool = True, title: str | None = None
+) -> Article | None:
     """The main text of ``html`` (comments left out, paragraphs kept) and its metadata.
 
     ``metadata=False`` skips looking for the title, author and date, about a third of the
     time of an extraction, when the feed already gave all three. The language is read anyway.
+    ``title`` is the post's title from its feed: a first line that repeats it (or the page's
+    own title) is the page's heading, not the article's text, and is left out.
     """
     if not html.strip():
         return None
@@ -287,6 +297,7 @@ def extract(html: str, url: str | None = None, *, metadata: bool = True) -> Arti
         date_extraction_params=_DATE_PARAMS,
     )
     text = _paragraphs(getattr(document, "text", None) or "") if document is not None else ""
+    text = without_title(text, title, getattr(document, "title", None))
     if not text:
         return None
     return Article(
@@ -327,6 +338,26 @@ def _paragraphs(text: str) -> str:
     as ``sanitize.html_to_text`` separates blocks."""
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n\n".join(line for line in lines if line)
+
+
+def without_title(text: str, *titles: str | None) -> str:
+    """``text`` without a first paragraph that only repeats one of ``titles``.
+
+    Pages start their article with its ``<h1>``; kept, it opened every excerpt and snippet
+    with the title shown just above it. Compared by words, so quotes, dashes and case that
+    differ between the feed and the page do not matter; a text that is only its title stays.
+    """
+    first, separator, rest = text.partition("\n\n")
+    if not separator or not rest.strip():
+        return text
+    heading = _words_of(first)
+    if heading and any(heading == _words_of(title) for title in titles if title):
+        return rest
+    return text
+
+
+def _words_of(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 def _clean(value: object) -> str | None:

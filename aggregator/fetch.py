@@ -372,7 +372,7 @@ class _HostPool:
     """One host's httpx transport and the number of its responses not yet closed."""
 
     def __init__(self, limits: httpx.Limits) -> None:
-        self._transport = httpx.AsyncHTTPTransport(http2=True, verify=_tls_context(), limits=limits)
+        self._transport = _asyncio_transport(limits)
         self._open = 0
 
     @property
@@ -395,6 +395,30 @@ class _HostPool:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+def _asyncio_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's transport with its httpcore pool on plain asyncio streams (`netstream`).
+
+    httpx takes no network backend, so its pool is made again with the same settings and
+    ours; anyio's cancel scopes around every read and write were the largest part of a warm
+    run's CPU on the event loop.
+    """
+    import httpcore  # loaded by httpx's transport just below in any case
+
+    from aggregator import netstream
+
+    transport = httpx.AsyncHTTPTransport(http2=True, verify=_tls_context(), limits=limits)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=_tls_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        http1=True,
+        http2=True,
+        network_backend=netstream.BACKEND,
+    )
+    return transport
 
 
 class _ClosingStream(httpx.AsyncByteStream):

@@ -97,7 +97,9 @@ class EntryWriter:
         else:
             when = f'<time datetime="{iso}">{clock}</time>'
         heading = f'<a href="{escape(e.url)}">{title}</a>' if e.url else title
-        source = "Mastodon" if toot else escape(host(post.source_url))
+        source = escape(post.source_name or host(post.source_url))
+        if post.source_home:  # the blog's home page or the account's profile
+            source = f'<a href="{escape(post.source_home)}">{source}</a>'
         labels = anchor.join(_label_parts(root, e.topics)) if e.topics else ""
         also = _also_shared(root, e) if e.also_shared_by else ""
         return Markup(

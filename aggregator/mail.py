@@ -55,6 +55,13 @@ TEXT_TEMPLATE = "email/digest.txt"
 HTML_TEMPLATE = "email/digest.html"
 SUBJECT_FIELDS = ("title", "date", "count")
 SIGNATURE_SEPARATOR = "-- "  # RFC 3676: the trailing space is what makes it one
+# A preview (--dry-run, --out) needs an address on each side, not a mail server: these stand
+# in while sources.yaml has no email: section (.invalid never resolves: RFC 2606).
+PREVIEW_SETTINGS = EmailConfig(
+    to=("you@example.invalid",),
+    sender="pln@example.invalid",
+    smtp=SmtpConfig(host="smtp.example.invalid"),
+)
 
 # Never fetch a stylesheet from anywhere, whatever a template links to: building an email
 # must not reach the network, and a remote stylesheet is no part of an email anyway. The
@@ -340,7 +347,8 @@ def _smtp_failure(exc: smtplib.SMTPException, where: str, smtp: SmtpConfig) -> s
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{where} refused the message: {_words(exc.smtp_code, exc.smtp_error)}"
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return f"{where}: {exc} (check email.smtp.security and port)"
+        # G (review finding 15): smtplib's sentence ends in a full stop
+        return f"{where}: {str(exc).rstrip('.')} (check email.smtp.security and port)"
     return f"{where}: {exc}"
 
 

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, quote, urljoin, urlsplit
 from aggregator import lazy
 from aggregator.errors import FetchError, HttpStatusError, ParseError
 from aggregator.fetch import JSON_ACCEPT, Fetcher
+from aggregator.labels import web_url
 from aggregator.models import (
     FeedLinks,
     FetchResult,
@@ -410,17 +411,6 @@ class _Fields:
             raise ParseError(self.url, f"{self.what}: {key!r} is not a date: {text!r}") from None
 
 
-def _web_url(value: str | None) -> str | None:
-    if not value:
-        return None
-    url = value.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    return url if parts.scheme in ("http", "https") and parts.netloc else None
-
-
 def _host_of(url: str | None) -> str | None:
     try:
         return urlsplit(url or "").netloc.rpartition("@")[2].lower() or None
@@ -438,7 +428,7 @@ def account_from_json(data: object, *, url: str = "") -> MastodonAccount:
     or ``#noindex``, the old conventions for "do not index me".
     """
     fields = _Fields(data, url, "account")
-    profile = _web_url(fields.optional_text("url")) or ""
+    profile = web_url(fields.optional_text("url")) or ""
     note_html = clean_html(fields.optional_text("note") or "", profile or None)
     asked_noindex = fields.flag("noindex") is True or _has_no_index_tag(fields, note_html)
     return MastodonAccount(
@@ -446,7 +436,7 @@ def account_from_json(data: object, *, url: str = "") -> MastodonAccount:
         acct=_full_acct(fields.optional_text("acct") or fields.optional_text("username"), profile),
         url=profile,
         display_name=plain_text(fields.optional_text("display_name") or ""),
-        avatar=_web_url(fields.optional_text("avatar")),
+        avatar=web_url(fields.optional_text("avatar")),
         note_html=note_html,
         noindex=asked_noindex,
         discoverable=fields.flag("discoverable"),
@@ -475,7 +465,7 @@ def _author_name(account: _Fields | None, base_url: str) -> str | None:
     """``Display Name (@user@host)``, or the handle alone when there is no display name."""
     if account is None:
         return None
-    profile = _web_url(account.optional_text("url")) or base_url
+    profile = web_url(account.optional_text("url")) or base_url
     acct = _full_acct(account.optional_text("acct") or account.optional_text("username"), profile)
     name = plain_text(account.optional_text("display_name") or "")
     handle = f"@{acct}" if acct else ""
@@ -511,13 +501,13 @@ def _status_url(status: object, base_url: str) -> str:
     if isinstance(status, dict):
         for key in ("url", "uri"):
             value = status.get(key)
-            if isinstance(value, str) and _web_url(value):
+            if isinstance(value, str) and web_url(value):
                 return value
     return base_url
 
 
 def _post_from(fields: _Fields, base_url: str) -> ParsedPost:
-    link = _web_url(fields.optional_text("url")) or _web_url(fields.optional_text("uri"))
+    link = web_url(fields.optional_text("url")) or web_url(fields.optional_text("uri"))
     base = link or base_url
     raw_content = fields.optional_text("content") or ""
     body_html = clean_html(raw_content, base)
@@ -557,7 +547,7 @@ def _media_html(attachments: Sequence[_Fields]) -> str:
     """Attachments as a list of links labelled with their alt text (escaped here, cleaned later)."""
     items: list[str] = []
     for attachment in attachments:
-        url = _web_url(attachment.optional_text("url")) or _web_url(
+        url = web_url(attachment.optional_text("url")) or web_url(
             attachment.optional_text("remote_url")
         )
         if url is None:
@@ -635,7 +625,7 @@ def _shared_links(fields: _Fields, raw_content: str, body_html: str) -> tuple[st
     social = _social_links(fields, raw_content)
     found = [url for url in links_in(body_html) if url not in social]
     card = fields.obj("card", "preview card")
-    card_url = _web_url(card.optional_text("url")) if card is not None else None
+    card_url = web_url(card.optional_text("url")) if card is not None else None
     if card_url:
         found.append(card_url)
     return tuple(dict.fromkeys(found))

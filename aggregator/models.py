@@ -73,6 +73,8 @@ class TopicConfig:
     slug: str
     match: str  # an SQLite FTS5 query
     line: int | None = None
+    # G (review finding 11): the line of match:, where a query error points; not compared
+    match_line: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -306,6 +308,9 @@ class SourceOutcome:
     # ── reports (issue 8) ── what kind of failure, so a scheduled run can tell a new kind
     # ("unreachable", "gone", "server-error", …) from the same one again; None: no failure.
     problem_kind: str | None = None
+    # ── labels (D) ── read fine on its first successful fetch, with nothing in it: the
+    # summary says "no posts yet" of it rather than "unchanged".
+    no_posts_yet: bool = False
 
 
 @dataclass(frozen=True)
@@ -365,6 +370,7 @@ class SearchHit:
     rank: float
     tags: tuple[TopicTag, ...] = ()  # the topics again, each with the terms that earned it
     id: int = 0  # the post's id in the store
+    source_name: str = ""  # ── labels (D) ── the blog's name or the account's handle
 
 
 @dataclass(frozen=True)
@@ -389,6 +395,7 @@ class SourceHealth:
     articles_failed: int = 0
     article_error: str | None = None  # the latest reason an article could not be extracted
     failing_since: datetime | None = None  # the first failure of the current run of failures
+    name: str = ""  # ── labels (D) ── the blog's name or the account's handle, else the host
 
 
 # ── full text ────────────────────────────────────────────────────────────────────────────
@@ -416,6 +423,8 @@ class PagePost:
     content_hash: str  # the version of the entry this decision is about
     attempts: int = 0  # failed tries at this version's page
     needs_metadata: bool = True  # the feed left out its title, author or date
+    # G (review finding 6): the feed's title, left out when the page's text starts with it
+    title: str | None = None
 
 
 # ── moving in and out, source health ─────────────────────────────────────────────────────
@@ -538,6 +547,10 @@ class SitePost:
     content_warning: str | None = None
     is_share: bool = False  # a boost: someone else's post, shared by ``person``
     tags: tuple[TopicTag, ...] = ()
+    # ── labels (D) ── what names the source beside the post (the blog's name, the account's
+    # handle, else the host: labels.source_name) and where that name links (or None)
+    source_name: str = ""
+    source_home: str | None = None
 
 
 @dataclass(frozen=True)

@@ -315,6 +315,10 @@ def _read_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFee
     if charset_problem:
         problems.append(charset_problem)
     xml_body = _with_safe_declaration(_with_safe_char_refs(defused.body))
+    # G (review finding 4): both paths read the repaired bytes.
+    xml_body, repair_problem = _repaired_utf8(xml_body, xml_type)
+    if repair_problem:
+        problems.append(repair_problem)
     result = _read_fast(xml_body, url, xml_type) or _read_with_feedparser(xml_body, url, xml_type)
     entries: list[Any] = result.get("entries", [])
     version: str = result.get("version") or ""
@@ -327,6 +331,43 @@ def _read_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFee
     # any of them in the document, every "content" feedparser reports is a stray.
     real_content = form == "atom" or _RSS_CONTENT_ELEMENT.search(defused.body) is not None
     return _feed_from(result, url, form, problems, real_content)
+
+
+# ── G (review finding 4): a few bad bytes in a UTF-8 feed ───────────────────────────────
+# feedparser meets one byte that is not UTF-8 in a feed that is UTF-8 and re-reads the
+# whole body as windows-1252, then iso-8859-2, garbling every accented letter. A body that
+# is said (or, with no charset anywhere, assumed) to be UTF-8 and is mostly valid UTF-8 is
+# repaired first, as a browser does: only each bad byte becomes U+FFFD. A body whose
+# non-ASCII bytes are mostly not UTF-8 (a windows-1252 feed mislabelled as UTF-8) is left
+# to feedparser's fallback, which reads it right; so is a feed declaring another charset.
+
+_UTF8_NAMES = frozenset({"utf-8", "utf8"})
+
+
+def _said_or_assumed_utf8(body: bytes, xml_type: str) -> bool:
+    """Whether feedparser is to read ``body`` as UTF-8: the HTTP charset, else the XML
+    declaration's encoding, else XML's default; a UTF-8 byte-order mark settles it."""
+    if body.startswith(codecs.BOM_UTF8):
+        return True
+    charset = _charset(xml_type)
+    if charset is not None:
+        return charset in _UTF8_NAMES
+    declared = _DECLARED_ENCODING.match(body)
+    return declared is None or declared.group(3).lower() in (b"utf-8", b"utf8")
+
+
+def _repaired_utf8(body: bytes, xml_type: str) -> tuple[bytes, str | None]:
+    """``body`` with its bytes that are not UTF-8 replaced, when it is a UTF-8 feed with a
+    few of them; and the problem to report. Otherwise ``body`` as it is."""
+    if body.isascii() or not _said_or_assumed_utf8(body, xml_type) or _is_utf8(body):
+        return body, None
+    text = body.decode("utf-8", "replace")
+    bad = text.count("\ufffd") - body.count("\ufffd".encode())
+    good = len(text) - len(text.encode("ascii", "ignore")) - text.count("\ufffd")
+    if good <= bad:
+        return body, None
+    noun = "sequence" if bad == 1 else "sequences"
+    return text.encode("utf-8"), f"replaced {bad} invalid UTF-8 {noun} with U+FFFD"
 
 
 # The fast path (fastparse, lxml) reads the plainest RSS 2.0 and Atom documents the way

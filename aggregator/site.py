@@ -23,6 +23,7 @@ import http.server
 import multiprocessing
 import os
 import pickle
+import re
 import shutil
 import threading
 import time
@@ -39,7 +40,7 @@ from typing import Any, Protocol, TypeVar
 
 from aggregator import digest as digest_module
 from aggregator import memory, searchindex
-from aggregator.errors import BuildError, PlnError
+from aggregator.errors import BuildError, ConfigError, PlnError
 from aggregator.models import (
     Config,
     Digest,
@@ -170,7 +171,11 @@ def build_site(source: SiteInput, renderer: Renderer) -> BuildReport:
     """Render every page into a staging folder, index it, and swap it in for output/."""
     started = time.monotonic()
     output = source.config.output_path
-    output.parent.mkdir(parents=True, exist_ok=True)
+    previous = check_output(output, source.config.path)  # before anything is written
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"cannot create {output.parent}: {_reason(exc)}") from exc
     _remove_leftovers(output)
     staging = output.parent / f"{_STAGING_PREFIX}{output.name}-{os.getpid()}"
     try:
@@ -181,7 +186,9 @@ def build_site(source: SiteInput, renderer: Renderer) -> BuildReport:
         del collected
         memory.give_back()
         indexed = _index_search(staging, output)
-        changed, unchanged, removed = _keep_unchanged(staging, output)
+        check_earlier_build(staging, output, source.config.path)
+        changed, unchanged, removed, written = _keep_unchanged(staging, output, previous)
+        _write_manifest(staging, output, written)
         _swap(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -203,12 +210,15 @@ class _Writer:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.pages = 0
-        root.mkdir(parents=True)
+        try:
+            root.mkdir(parents=True)
+        except OSError as exc:
+            raise BuildError(f"cannot create {root}: {_reason(exc)}") from exc
 
     def write(self, relative: str, text: str) -> None:
         target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise BuildError(f"cannot write {target}: {exc.strerror or exc}") from exc
@@ -218,8 +228,8 @@ class _Writer:
         """(H, memory) Write a page as its pieces come; a failed render leaves a partial
         file in the staging folder, which the failed build removes."""
         target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             with target.open("w", encoding="utf-8") as handle:
                 handle.writelines(chunks)
         except OSError as exc:
@@ -228,8 +238,8 @@ class _Writer:
 
     def copy(self, relative: str, source: Path) -> None:
         target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
         except OSError as exc:
             raise BuildError(f"cannot copy {source} to {target}: {exc.strerror or exc}") from exc
@@ -650,21 +660,136 @@ def _index_search(staging: Path, previous: Path | None = None) -> bool:
     return searchindex.index_site(staging, previous)
 
 
-# ── swapping the new site in ─────────────────────────────────────────────────────────────
+# ── swapping the new site in (engineer F: pln replaces only what it built) ───────────────
+#
+# A build replaces the whole of output/. So that it never destroys what it did not make,
+# each build leaves a list of the files it wrote (MANIFEST_NAME), and the next refuses a
+# folder that holds any other file. A folder built by a pln older than that list is known
+# by the pages every build writes (_EARLIER_BUILD). Dotfiles and dot-folders at the top of
+# output/ that pln did not write (.gitkeep, .nojekyll, a .git of a gh-pages checkout) are
+# the user's: they are moved into each new build, and counted neither way.
+
+MANIFEST_NAME = ".pln-manifest"
+_MANIFEST_HEADER = (
+    "# pln: the files its last build wrote here. A build replaces this folder only when it\n"
+    "# holds no other file (dotfiles at the top are kept).\n"
+)
+_EARLIER_BUILD = ("index.html", "feed.xml", "archive/index.html")
+_BUILT_FOLDERS = re.compile(r"(\d{4}|topics|people|archive|search|pagefind)/")  # every build's
+_FOREIGN_SHOWN = 3  # files named in the refusal; the count says how many more
 
 
-def _files(root: Path) -> Iterator[Path]:
-    if root.is_dir():
-        for path in root.rglob("*"):
-            if path.is_file():
-                yield path
+def check_output(output: Path, config_file: Path) -> list[str]:
+    """Refuse an ``output`` that is a file, or a folder holding files pln did not write;
+    return the files of the build there (none for a new folder), sorted."""
+    if not output.exists() and not output.is_symlink():
+        return []
+    if not output.is_dir():
+        raise ConfigError(
+            f"{output} is a file, not a folder: a build would replace it with the site. "
+            "Set site.output to a new or empty folder. Nothing was changed.",
+            file=config_file,
+            key="site.output",
+        )
+    built = _read_manifest(output)
+    files = sorted(_relative_files(output, _users_entries(output, built)))
+    foreign = _foreign_files(output, built, files)
+    if foreign:
+        raise _refusal(output, foreign, config_file)
+    return files
 
 
-def _keep_unchanged(staging: Path, output: Path) -> tuple[int, int, int]:
-    """Give each new file whose bytes equal the old one's the old modification time."""
+def check_earlier_build(staging: Path, output: Path, config_file: Path) -> None:
+    """An earlier pln's site (no list of its files): refuse it, before the swap, if it holds
+    a file this build did not write either, outside the folders a build fills."""
+    if _read_manifest(output) is not None or not output.is_dir():
+        return
+    new = set(_relative_files(staging))
+    foreign = [
+        name
+        for name in sorted(_relative_files(output, _users_entries(output, None)))
+        if name not in new and not _BUILT_FOLDERS.match(name)
+    ]
+    if foreign:
+        raise _refusal(output, foreign, config_file)
+
+
+def _refusal(output: Path, foreign: Sequence[str], config_file: Path) -> ConfigError:
+    shown = ", ".join(foreign[:_FOREIGN_SHOWN])
+    more = f" and {len(foreign) - _FOREIGN_SHOWN} more" if len(foreign) > _FOREIGN_SHOWN else ""
+    return ConfigError(
+        f"{output} holds files pln did not write ({shown}{more}), and a build replaces "
+        "the whole folder. Move them out (files to publish with the site go in "
+        "templates/static/, copied into every build), or set site.output to a new or "
+        "empty folder. Nothing was changed.",
+        file=config_file,
+        key="site.output",
+    )
+
+
+def _foreign_files(output: Path, built: frozenset[str] | None, files: list[str]) -> list[str]:
+    """The ``files`` of ``output`` no pln build wrote. An earlier pln's build (known by the
+    pages every build writes) is checked against the new build: check_earlier_build."""
+    if built is not None:
+        return [name for name in files if name not in built]
+    if files and all((output / name).is_file() for name in _EARLIER_BUILD):
+        return []
+    return files
+
+
+def built_file_count(output: Path) -> int:
+    """How many files of ``output`` a build wrote (not its list, not the user's dotfiles)."""
+    return sum(1 for _ in _site_files(output, _users_entries(output, _read_manifest(output))))
+
+
+def _read_manifest(output: Path) -> frozenset[str] | None:
+    try:
+        text = (output / MANIFEST_NAME).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def _users_entries(output: Path, built: frozenset[str] | None) -> list[str]:
+    """The dotfiles and dot-folders at the top of ``output`` that no build wrote."""
+    if not output.is_dir():
+        return []
+    ours = {name.partition("/")[0] for name in built or ()}
+    return sorted(
+        entry.name
+        for entry in output.iterdir()
+        if entry.name.startswith(".") and entry.name != MANIFEST_NAME and entry.name not in ours
+    )
+
+
+def _site_files(root: Path, skip: Iterable[str] = ()) -> Iterator[Path]:
+    """The files under ``root``, but for the manifest and the top-level entries in ``skip``."""
+    if not root.is_dir():
+        return
+    left_out = {MANIFEST_NAME, *skip}
+    for entry in root.iterdir():
+        if entry.name in left_out:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            yield from (path for path in entry.rglob("*") if path.is_file())
+        elif entry.is_file():
+            yield entry
+
+
+def _relative_files(root: Path, skip: Iterable[str] = ()) -> Iterator[str]:
+    for path in _site_files(root, skip):
+        yield path.relative_to(root).as_posix()
+
+
+def _keep_unchanged(
+    staging: Path, output: Path, previous: Iterable[str]
+) -> tuple[int, int, int, list[str]]:
+    """Give each new file whose bytes equal the old one's the old modification time; count
+    the changed, unchanged and removed (of ``previous``, the old build's files); and list
+    the new build's files."""
     changed = unchanged = 0
     new_files: set[str] = set()
-    for path in _files(staging):
+    for path in _site_files(staging):
         relative = path.relative_to(staging)
         new_files.add(relative.as_posix())
         old = output / relative
@@ -672,12 +797,13 @@ def _keep_unchanged(staging: Path, output: Path) -> tuple[int, int, int]:
             stat = old.stat()
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
             unchanged += 1
+        elif _same_but_updated(path, old):
+            shutil.copy2(old, path)  # the old instant is the truer one: nothing else changed
+            unchanged += 1
         else:
             changed += 1
-    removed = sum(
-        1 for path in _files(output) if path.relative_to(output).as_posix() not in new_files
-    )
-    return changed, unchanged, removed
+    removed = sum(1 for name in previous if name not in new_files)
+    return changed, unchanged, removed, sorted(new_files)
 
 
 _COMPARE_BLOCK = 2**20  # (H, memory)
@@ -699,13 +825,44 @@ def _same_bytes(new: Path, old: Path) -> bool:
         return False
 
 
+# A feed with no entry says it was updated at the build's own time (Atom wants an instant),
+# so an empty site's feeds differed on every build. Atom's feed-level <updated> is when the
+# feed last changed: when nothing else in it did, the previous file is the right one.
+_FEED_UPDATED = re.compile(rb"<updated>[^<]*</updated>")
+_FEED_COMPARED = 2**18  # a feed with no entry is small; a big one has its entries' time
+
+
+def _same_but_updated(new: Path, old: Path) -> bool:
+    """True when two feeds differ only in their first ``<updated>``."""
+    if new.suffix != ".xml":
+        return False
+    try:
+        if not old.is_file() or max(new.stat().st_size, old.stat().st_size) > _FEED_COMPARED:
+            return False
+        new_bytes, old_bytes = new.read_bytes(), old.read_bytes()
+    except OSError:
+        return False
+    return _FEED_UPDATED.sub(b"", new_bytes, count=1) == _FEED_UPDATED.sub(b"", old_bytes, count=1)
+
+
+def _write_manifest(staging: Path, output: Path, names: Iterable[str]) -> None:
+    """List the files of this build, for the next one; it keeps its time when unchanged."""
+    manifest = staging / MANIFEST_NAME
+    try:
+        listed = "".join(f"{name}\n" for name in sorted(names))  # sorted: the same every build
+        manifest.write_text(_MANIFEST_HEADER + listed, "utf-8")
+        previous = output / MANIFEST_NAME
+        if _same_bytes(manifest, previous):
+            shutil.copystat(previous, manifest)
+    except OSError as exc:
+        raise BuildError(f"cannot write {manifest}: {_reason(exc)}") from exc
+
+
 def _swap(staging: Path, output: Path) -> None:
-    """Put ``staging`` where ``output`` is, in two renames; the old site is removed last."""
+    """Put ``staging`` where ``output`` is, in two renames; the old site is removed last,
+    once the user's own dot entries have moved into the new one."""
     old = output.parent / f"{_OLD_PREFIX}{output.name}-{os.getpid()}"
-    # A repository that keeps output/ in git by a placeholder keeps it after every build.
-    placeholder = output / ".gitkeep"
-    if placeholder.is_file():
-        shutil.copy2(placeholder, staging / ".gitkeep")
+    users = _users_entries(output, _read_manifest(output))
     try:
         if output.exists():
             output.rename(old)
@@ -713,15 +870,48 @@ def _swap(staging: Path, output: Path) -> None:
     except OSError as exc:
         if old.exists() and not output.exists():
             old.rename(output)
-        raise BuildError(f"cannot replace {output}: {exc.strerror or exc}") from exc
+        raise BuildError(f"cannot replace {output}: {_reason(exc)}") from exc
+    _move_users_entries(old, output, users)
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _move_users_entries(old: Path, output: Path, names: Sequence[str]) -> None:
+    """Move the user's dot entries from the old site into the new one (a build's own file
+    of the same name, from templates/static/, wins). Whatever cannot move stays in ``old``,
+    which is then kept (see _remove_leftovers), and the error says where."""
+    for name in names:
+        if (output / name).exists():
+            continue
+        try:
+            (old / name).rename(output / name)
+        except OSError as exc:
+            raise BuildError(
+                f"the site was built, but {name} could not be moved into it from {old} "
+                f"({_reason(exc)}): move it back by hand"
+            ) from exc
+
+
 def _remove_leftovers(output: Path) -> None:
-    """Staging folders of a build that was killed (we hold the site lock: none is live)."""
+    """Staging folders of a build that was killed (we hold the site lock: none is live). An
+    old site that still holds a user's dot entries (killed before they moved, or a move that
+    failed) gives them to output/ first, and is left alone when it cannot."""
     for prefix in (_STAGING_PREFIX, _OLD_PREFIX):
         for leftover in output.parent.glob(f"{prefix}{output.name}-*"):
+            if prefix == _OLD_PREFIX and not output.exists():
+                with contextlib.suppress(OSError):  # killed between the renames: put it back
+                    leftover.rename(output)
+                    continue
+            users = _users_entries(leftover, _read_manifest(leftover))
+            if prefix == _OLD_PREFIX and users:
+                try:
+                    _move_users_entries(leftover, output, users)
+                except BuildError:
+                    continue
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _reason(exc: OSError) -> str:
+    return str(exc.strerror or exc)
 
 
 # ── preview ──────────────────────────────────────────────────────────────────────────────

@@ -14,8 +14,10 @@ import functools  # ── search ──
 import hashlib
 import json
 import math
+import os  # ── search ──
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+import threading  # ── search ──
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
@@ -25,7 +27,7 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from aggregator import policy, query, topics
+from aggregator import labels, policy, query, topics  # labels: (D)
 from aggregator.errors import InvalidQueryError, StorageError
 from aggregator.models import (
     Article,
@@ -326,6 +328,24 @@ def m011_reports(db: Database) -> None:
     )
 
 
+@migrations()
+def m013_labels(db: Database) -> None:
+    # ── labels (D) ── a feed's own title and link to its site, as its last parsed fetch
+    # found them (labels.stored_title / stored_home; '' when it had none, NULL before the
+    # first): the site, the email and search name a blog by its title (labels.source_name).
+    # A feed is parsed only when it changed: forgetting the validators and the body's hash
+    # has the next fetch read each feed whole once, so every blog gets its name then rather
+    # than whenever it next publishes (its posts are known and stay as they are).
+    db.executescript(
+        """
+        ALTER TABLE sources ADD COLUMN title TEXT;
+        ALTER TABLE sources ADD COLUMN home TEXT;
+        UPDATE sources SET etag = NULL, last_modified = NULL, body_hash = NULL
+        WHERE kind != 'mastodon';
+        """
+    )
+
+
 @dataclass(frozen=True)
 class SaveCounts:
     new: int
@@ -338,6 +358,7 @@ class Store:
     def __init__(self, db: Database, path: Path) -> None:
         self.db = db
         self.path = path
+        self._side: sqlite3.Connection | None = None  # ── search ── (Store._side_connection)
 
     # ── opening ──────────────────────────────────────────────────────────────────────────
 
@@ -349,7 +370,9 @@ class Store:
             # A fetch hands the open store to one writer thread (app._StoreThread), off the
             # event loop; the store is never used by two threads at once.
             conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-            db = Database(conn)
+            # ── start-up (B) ── no sqlite-utils plugins: pln's connection is its own, and
+            # looking them up scans every installed package's entry points (40-80 ms).
+            db = Database(conn, execute_plugins=False)
             db.execute("PRAGMA busy_timeout = 30000")
             db.enable_wal()
             db.execute("PRAGMA synchronous = NORMAL")
@@ -366,7 +389,7 @@ class Store:
             raise StorageError(f"no database at {path} yet: run `pln fetch` first")
         try:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-            db = Database(conn)
+            db = Database(conn, execute_plugins=False)  # ── start-up (B) ── as in open()
             if migrations.pending(db):
                 raise StorageError(
                     f"the database {path} is from an older pln: run `pln fetch` to upgrade it"
@@ -376,6 +399,8 @@ class Store:
         return cls(db, path)
 
     def close(self) -> None:
+        if self._side is not None:  # ── search ──
+            self._side.close()
         self.db.close()
 
     def __enter__(self) -> Store:
@@ -476,23 +501,29 @@ class Store:
         last_modified: str | None = None,
         body_hash: str | None = None,
         redirect_to: str | None = None,
+        title: str | None = None,  # ── labels (D) ── the feed's, when it was parsed
+        home: str | None = None,
+        pages: PageDecision | None = None,  # ── performance (goal 1) ── see _settle_unwanted
     ) -> SaveCounts:
         """Store a source's posts and its new HTTP state in one transaction.
 
         A post already stored with the same content is left alone; one whose content changed
-        (an edit) is updated in place, keeping its first-seen time.
+        (an edit) is updated in place, keeping its first-seen time. ``title`` and ``home``
+        (``labels.stored_title``/``stored_home``) replace the stored ones unless None.
         """
         with self._transaction():
-            counts = self._save_posts(source_id, posts, now)
+            counts = self._save_posts(source_id, posts, now, pages)
             self.db.execute(
                 """
                 UPDATE sources SET fetch_url = ?, etag = ?, last_modified = ?,
                     body_hash = COALESCE(?, body_hash), last_success = ?, failures = 0,
-                    next_due = NULL, redirect_to = ?
+                    next_due = NULL, redirect_to = ?,
+                    title = COALESCE(?, title), home = COALESCE(?, home)
                 WHERE id = ?
                 """,
-                [fetch_url, etag, last_modified, body_hash, _iso(now), redirect_to, source_id],
-            )
+                [fetch_url, etag, last_modified, body_hash, _iso(now), redirect_to, title, home,
+                 source_id],
+            )  # fmt: skip
         return counts
 
     def mastodon_cursor(self, source_id: int) -> MastodonCursor:
@@ -556,7 +587,13 @@ class Store:
                 [error, _iso(now), failures, _iso(next_due), int(gone), source_id],
             )
 
-    def _save_posts(self, source_id: int, posts: Sequence[ParsedPost], now: datetime) -> SaveCounts:
+    def _save_posts(
+        self,
+        source_id: int,
+        posts: Sequence[ParsedPost],
+        now: datetime,
+        pages: PageDecision | None = None,
+    ) -> SaveCounts:
         # A feed may repeat an entry; the last occurrence wins, as a reader would see it.
         by_guid = {post.guid: post for post in posts}
         known = self._known_posts(source_id, list(by_guid))
@@ -572,18 +609,58 @@ class Store:
                 self._update_post(post_id, post, first_seen, content_hash)
                 updated += 1
         if new_rows:
+            if pages is not None:
+                self._settle_unwanted(source_id, new_rows, now, pages)
             self._insert_posts(new_rows)
         return SaveCounts(new=len(new_rows), updated=updated)
 
+    def _settle_unwanted(
+        self, source_id: int, rows: list[dict[str, Any]], now: datetime, pages: PageDecision
+    ) -> None:
+        """── performance (goal 1) ── New posts whose page is not wanted go in settled.
+
+        The fetch asks ``posts_awaiting_page`` right after storing and marks the posts it does
+        not want with ``settle_without_page``: on a cold run that read every new post's text
+        back and updated every row again (1.1 s of the store's thread for 24,000 posts). The
+        same decision is taken here, on the same fields, for the posts that question would
+        return: new ones with a link, first seen after ``full_text_after``, when they and the
+        source's other undecided posts fit in its ``limit`` (else it would look at only some).
+        The others stay undecided, and the question after storing finds them as before.
+        """
+        for row in rows:  # every row of one INSERT has the same columns
+            row["extract_hash"] = row["extract_state"] = None
+        after, undecided = self.db.execute(
+            f"""
+            SELECT COALESCE((SELECT value FROM meta WHERE key = 'full_text_after'), ''),
+                   (SELECT count(*) FROM posts WHERE source_id = :source AND {_UNDECIDED})
+            """,
+            {"source": source_id, "now": _iso(now)},
+        ).fetchone()
+        candidates = [row for row in rows if row["link"] is not None and row["first_seen"] > after]
+        if undecided + len(candidates) > pages.limit:
+            return
+        for row in candidates:
+            if not pages.wanted(_new_page_post(row)):
+                row["extract_hash"] = row["content_hash"]
+                row["extract_state"] = "skip"
+
     def _insert_posts(self, rows: Sequence[dict[str, Any]]) -> None:
-        # ── performance ── One prepared statement for every row: sqlite-utils' insert_all
-        # type-checks each value in Python (a third of a cold fetch's store time).
+        # ── performance ── Our own INSERT: sqlite-utils' insert_all type-checks each value
+        # in Python (a third of a cold fetch's store time). (goal 1) One statement for many
+        # rows, not executemany's one per row: each statement that fires the FTS trigger
+        # opens a statement savepoint, at which FTS5 writes what it holds as a new segment
+        # that automerge must then merge, so row by row cost twice the indexing (5.2 against
+        # 3.0 s of CPU for 24,409 posts). The rows go in in order, so their ids are the same.
         columns = list(rows[0])
-        sql = (
-            f"INSERT INTO posts ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})"
-        )
-        self.db.conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+        row_marks = f"({', '.join('?' * len(columns))})"
+        head = f"INSERT INTO posts ({', '.join(columns)}) VALUES "
+        per_statement = max(1, min(_ROWS_PER_INSERT, _variable_limit(self.db.conn) // len(columns)))
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            self.db.conn.execute(
+                head + ", ".join([row_marks] * len(chunk)),
+                [row[column] for row in chunk for column in columns],
+            )
 
     def _known_posts(
         self, source_id: int, guids: list[str]
@@ -665,13 +742,14 @@ class Store:
         params = _search_params(text, limit, cap if capped else None, person, topic, since, until)
         names = ("person",) * bool(person) + ("topic",) * bool(topic)
         names += ("dates",) * bool(since or until)
+        dated = (bool(since), bool(until))
         try:
-            forms = self._filter_forms(names, params, bool(since), bool(until))
+            plan = self._search_plan(names, params, *dated)
         except sqlite3.Error as exc:
             raise StorageError(f"search failed: {exc}") from exc
-        sql = _search_sql(forms, bool(since), bool(until), sort, capped)
+        params.update(id_low=plan.id_low, id_high=plan.id_high)
         try:
-            rows = self.db.conn.execute(sql, params).fetchall()
+            rows = self._search_rows(plan, params, *dated, sort, capped)
         except sqlite3.OperationalError as exc:
             if check_fts_query(text) is None:  # the query is fine: the database is not
                 raise StorageError(f"search failed: {exc}") from exc
@@ -679,29 +757,101 @@ class Store:
             if literal is None:
                 raise InvalidQueryError(text, "it holds no word to search for") from exc
             try:
-                rows = self.db.conn.execute(sql, {**params, "match": literal}).fetchall()
+                rows = self._search_rows(plan, {**params, "match": literal}, *dated, sort, capped)
             except sqlite3.OperationalError as again:
                 raise InvalidQueryError(text, str(again)) from again
         # The last column is the rowid of the match beyond the newest `cap`: not 0 when there
-        # were more (see _search_sql).
+        # were more (see _ranking_ctes).
         ranked_newest = cap if rows and rows[0][-1] else None
         return SearchResults([_search_row_hit(row) for row in rows], ranked_newest)
 
-    def _filter_forms(
+    def _search_plan(
         self, names: tuple[str, ...], params: dict[str, Any], since: bool, until: bool
-    ) -> tuple[tuple[str, str], ...]:
+    ) -> _SearchPlan:
         """How _search_sql is to check each filter: "set" when at most its
-        FILTER_SET_LIMITS posts pass it, else "row" (see FILTER_SET_LIMITS)."""
+        FILTER_SET_LIMITS posts pass it, else "row" (see FILTER_SET_LIMITS); and the ids
+        its matches can have (_plan_sql)."""
         if not names:
-            return ()
-        sizes = self.db.conn.execute(
-            _filter_sizes_sql(names, since, until),
+            return _SearchPlan((), 0, 0)
+        row = self.db.conn.execute(
+            _plan_sql(names, since, until),
             {**params, **{f"set_limit_{name}": FILTER_SET_LIMITS[name] for name in names}},
         ).fetchone()
-        return tuple(
+        forms = tuple(
             (name, "set" if size <= FILTER_SET_LIMITS[name] else "row")
-            for name, size in zip(names, sizes, strict=True)
+            for name, size in zip(names, row[: len(names)], strict=True)
         )
+        return _SearchPlan(forms, row[-2], row[-1])
+
+    def _search_rows(
+        self,
+        plan: _SearchPlan,
+        params: dict[str, Any],
+        since: bool,
+        until: bool,
+        sort: str,
+        capped: bool,
+    ) -> list[tuple[Any, ...]]:
+        """The rows of _search_sql's statement for this search, or the same rows from a
+        split search when it is filtered, capped and over a wide range of ids."""
+        wide = plan.id_high - plan.id_low >= SPLIT_MIN_IDS
+        # The second connection would not see what this one has not committed.
+        alone = not self.db.conn.in_transaction
+        if capped and plan.forms and wide and alone and _core_free():
+            return self._split_search(plan, params, since, until)
+        sql = _search_sql(plan.forms, since, until, sort, capped)
+        return self.db.conn.execute(sql, params).fetchall()
+
+    def _split_search(
+        self, plan: _SearchPlan, params: dict[str, Any], since: bool, until: bool
+    ) -> list[tuple[Any, ...]]:
+        """A filtered search's two halves of ids at once: the newer here, the older on a
+        thread with its own connection. The newest ``:cap`` passing matches are ranked, as
+        in one statement: all the newer half's, then the older half's newest, as many as
+        the cap leaves (read again with that cap when it left fewer than the half has:
+        bm25's statistics are the whole table's, so a half scores as the whole would).
+        The two connections read at about the same moment: a fetch committing in between
+        can show in one half only, as it can between two searches."""
+        sql = _part_sql(plan.forms, since, until)
+        middle = (plan.id_low + plan.id_high) // 2
+        newer, older = {**params, "id_low": middle + 1}, {**params, "id_high": middle}
+        side = self._side_connection()
+        background = _Background(lambda: _part(side, sql, older))
+        try:
+            first = _part(self.db.conn, sql, newer)
+        except BaseException:
+            background.settle(side)  # its connection idle again before anything else runs
+            raise
+        cap = params["cap"]
+        if first.count > cap:  # the cut lies in the newer half: the older one is not needed
+            background.settle(side)
+            chosen, cut = first.ranked, first.cut
+        else:
+            second = background.result()
+            room = cap - first.count
+            if room < cap and second.count > room:  # the cut lies in the older half: read it again
+                second = _part(self.db.conn, sql, {**older, "cap": room})
+            chosen, cut = _best_of(first.ranked + second.ranked, params["limit"]), second.cut
+        return self._split_hits(params, chosen, cut)
+
+    def _split_hits(
+        self, params: dict[str, Any], chosen: list[tuple[int, float, str]], cut: int
+    ) -> list[tuple[Any, ...]]:
+        """The rows of _search_sql's statement for the hits a split search chose."""
+        ids = json.dumps([hit[0] for hit in chosen])
+        rows = self.db.conn.execute(_SPLIT_HITS_SQL, {**params, "ranked_ids": ids}).fetchall()
+        # The statement's second column is each hit's place in `chosen`, its last a 0.
+        return [(row[0], chosen[row[1]][1], *row[2:-1], cut) for row in rows]
+
+    def _side_connection(self) -> sqlite3.Connection:
+        """A second read-only connection to this database, for a split search's other
+        half; opened on first use, closed with the store."""
+        if self._side is None:
+            self._side = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+                check_same_thread=False,
+            )  # fmt: skip
+        return self._side
 
     def source_health(self) -> list[SourceHealth]:
         rows = self._dicts(
@@ -714,6 +864,23 @@ class Store:
             """
         )
         return self._with_full_text_health([_source_health(row) for row in rows])
+
+    # ── labels (D) ──
+    def source_names(self, urls: Sequence[str]) -> dict[str, str]:
+        """What names each of these sources beside its posts (``labels.source_name``)."""
+        wanted = sorted(set(urls))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            rows = self.db.execute(
+                f"""SELECT s.url, s.kind, s.title, pe.name FROM sources s
+                    JOIN people pe ON pe.id = s.person_id
+                    WHERE s.url IN ({", ".join("?" * len(chunk))})""",
+                chunk,
+            )
+            for url, kind, title, person in rows:
+                found[url] = labels.source_name(SourceKind(kind), url, title, person)
+        return found
 
     def post_count(self) -> int:
         row = self.db.execute("SELECT count(*) FROM posts").fetchone()
@@ -949,17 +1116,14 @@ class Store:
         existed (see m004) are left alone.
         """
         rows = self._dicts(
-            """
+            f"""
             SELECT id, link, text, has_full_content, content_hash,
                    CASE WHEN extract_hash = content_hash THEN extract_attempts ELSE 0 END
                        AS attempts,
-                   (title IS NULL OR author IS NULL OR published IS NULL) AS needs_metadata
+                   (title IS NULL OR author IS NULL OR published IS NULL) AS needs_metadata,
+                   title  -- G (review finding 6): left out of the page's text
             FROM posts
-            WHERE source_id = :source AND link IS NOT NULL
-              AND first_seen > COALESCE(
-                  (SELECT value FROM meta WHERE key = 'full_text_after'), '')
-              AND (extract_hash IS NOT content_hash
-                   OR (extract_state = 'failed' AND extract_next <= :now))
+            WHERE source_id = :source AND {_UNDECIDED}
             ORDER BY posted_at DESC, id DESC
             LIMIT :limit
             """,
@@ -1114,6 +1278,7 @@ class Store:
                    substr(COALESCE(p.content_html, p.summary_html), 1, {_SITE_HTML_CHARS}) AS html,
                    p.links, p.content_warning, p.is_share,
                    s.url AS source_url, s.kind, pe.name AS person, pe.slug AS person_slug,
+                   s.title AS source_title, s.home AS source_home,  -- ── labels (D) ──
                    (SELECT group_concat(t.topic || char(31) || t.terms, char(30))
                     FROM post_topics t WHERE t.post_id = p.id) AS tags
             FROM posts p
@@ -1267,6 +1432,7 @@ class Store:
                    substr(COALESCE(p.content_html, p.summary_html), 1, {_SITE_HTML_CHARS}) AS html,
                    p.links, p.content_warning, p.is_share,
                    s.url AS source_url, s.kind, pe.name AS person, pe.slug AS person_slug,
+                   s.title AS source_title, s.home AS source_home,  -- ── labels (D) ──
                    (SELECT group_concat(t.topic || char(31) || t.terms, char(30))
                     FROM post_topics t WHERE t.post_id = p.id) AS tags
             FROM posts p
@@ -1370,18 +1536,20 @@ class Store:
 # ── search ──
 # Each filter is checked on a match's rowid, so that a match failing it is dropped before
 # anything else is read for it, in one of two forms, chosen per search by how many posts
-# pass the filter (Store._filter_forms):
+# pass the filter (Store._search_plan):
 # - "set": a probe into the set of the ids of the posts that pass (`+rowid IN (…)`; the `+`
-#   keeps FTS5 from running the query once per id). Built once per search, about 0.1 µs a
-#   post; then 0.07–0.15 µs a match. For a filter that few posts pass: a person, a month.
+#   keeps FTS5 from running the query once per id). Built once per search, about 0.2 µs a
+#   post (SQLite's ephemeral index); then 0.07–0.15 µs a match. For a filter that few posts
+#   pass: a person, a month.
 # - "row": a lookup per match (the post's row through the covering index posts_search_keys,
 #   or post_topics' primary key), 0.2–0.35 µs a match, nothing built. For a filter that many
 #   posts pass, where the newest matches that pass are found soon.
-# Measured at 1M posts, for a word in 212,000 of them (CPU ms: no filter 7; a 73,000-post
-# topic as a set 40, per row 49; a 27,000-post month as a set 41, per row 81; a person as a
-# set 22). A set of 100,000 costs about 10 ms to build: beyond that the row checks win as
-# soon as the newest matches that pass are found early.
-FILTER_SET_LIMITS = {"person": 100_000, "topic": 100_000, "dates": 100_000}
+# Measured at 1M posts, for a word in 212,000 of them (CPU ms: no filter 7; a 27,000-post
+# month as a set 41, per row 81; a person as a set 22). A topic is a set only up to 20,000
+# posts: the water topic's 73,000 ids take 15 ms to put in a set, more than a lookup per
+# match costs for any word but the commonest (1M posts, CPU ms, set against row: `drought`
+# 44 → 22, `heco` 19 → 10, `zoqueru` 19.5 → 2.5, `koculu` 57 → 54; engineer C, 23 Nov).
+FILTER_SET_LIMITS = {"person": 100_000, "topic": 20_000, "dates": 100_000}
 _PERSON_SOURCES = """SELECT s.id FROM sources s JOIN people pe ON pe.id = s.person_id
     WHERE pe.name = :person COLLATE NOCASE OR pe.slug = lower(:person)"""
 _FILTER_POSTS = {
@@ -1389,6 +1557,10 @@ _FILTER_POSTS = {
     "topic": "SELECT post_id FROM post_topics WHERE topic = :topic",
     "dates": "SELECT id FROM posts WHERE {dates}",
 }
+# The id column of each _FILTER_POSTS, to keep a set to a range of ids: post_topics' index
+# seeks by topic then id; the `+` keeps SQLite from reading posts by id range instead of by
+# source or date.
+_FILTER_IDS = {"person": "+id", "topic": "post_id", "dates": "+id"}
 _FILTER_ROW_CHECKS = {
     "person": f"p.source_id IN ({_PERSON_SOURCES})",
     "topic": "EXISTS (SELECT 1 FROM post_topics t WHERE t.post_id = posts_fts.rowid "
@@ -1397,6 +1569,35 @@ _FILTER_ROW_CHECKS = {
 }
 _KEYS_JOIN = "JOIN posts p INDEXED BY posts_search_keys ON p.id = posts_fts.rowid"
 SNIPPET_RANGE_ROWS = 20_000
+# A filtered search over at least this many post ids reads the two halves of its id range
+# at once, on two connections and two threads (Store._split_search): SQLite lets go of the
+# GIL while it steps, so each half's walk, filter checks and bm25 get a core of their own.
+# Each half pays bm25's idf counts and its own filter set, and the second half a thread:
+# worth it where searches take tens of ms (1M posts: p95 66–76 → 55–57 ms of CPU on the
+# critical path; at 20k a filtered search takes 1–2 ms). The bound itself was not tuned.
+SPLIT_MIN_IDS = 200_000
+
+
+@dataclass(frozen=True)
+class _SearchPlan:
+    """How a search runs: each filter's form ((name, "set" | "row") pairs), and the post ids
+    its matches can have (a date range's lowest and highest, when it is checked as a set;
+    else 0 to the highest; 0 and 0 for a search without filters, which does not split)."""
+
+    forms: tuple[tuple[str, str], ...]
+    id_low: int
+    id_high: int
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One half of a split search: how many of its matches passed the filters (up to its
+    cap + 1), the rowid of the one beyond its cap (0 when none was), and its best (id,
+    score, posted_at), best first."""
+
+    count: int
+    cut: int
+    ranked: list[tuple[int, float, str]]
 
 
 def _date_range(since: bool, until: bool, table: str = "") -> str:
@@ -1414,7 +1615,7 @@ def _search_params(
     since: datetime | None,
     until: datetime | None,
 ) -> dict[str, Any]:
-    """The parameters of _search_sql's statement (and _filter_sizes_sql's)."""
+    """The parameters of _search_sql's statement (and _plan_sql's)."""
     params: dict[str, Any] = {"match": text, "limit": limit, "snippet_rows": SNIPPET_RANGE_ROWS}
     optional = {"cap": cap, "person": person, "topic": topic}
     params.update({key: value for key, value in optional.items() if value is not None})
@@ -1426,54 +1627,83 @@ def _search_params(
 
 
 @functools.cache
-def _filter_sizes_sql(filters: tuple[str, ...], since: bool, until: bool) -> str:
-    """How many posts pass each of ``filters``, counted up to its set limit + 1."""
+def _plan_sql(filters: tuple[str, ...], since: bool, until: bool) -> str:
+    """How many posts pass each of ``filters`` (counted up to its set limit + 1), then the
+    lowest and highest id a match can have: a date range's own when all its posts were
+    counted (ids mostly follow dates in an archive, so FTS5 can skip the rest of each
+    doclist), else every post's."""
     counts = [
-        f"(SELECT count(*) FROM ({_FILTER_POSTS[name]} LIMIT :set_limit_{name} + 1))".format(
-            dates=_date_range(since, until)
-        )
+        f"(SELECT count(*) FROM ({_FILTER_POSTS[name]} LIMIT :set_limit_{name} + 1))"
         for name in filters
+        if name != "dates"
     ]
-    return f"SELECT {', '.join(counts)}"
+    if "dates" not in filters:
+        return f"SELECT {', '.join([*counts, '0', 'coalesce(max(id), 0)'])} FROM posts"
+    # One pass over the date range's index entries counts them and finds their ids' bounds.
+    counts.append("dated.posts")
+    dated = f"""SELECT count(*) AS posts, min(id) AS low, max(id) AS high
+        FROM (SELECT id FROM posts WHERE {_date_range(since, until)}
+              LIMIT :set_limit_dates + 1)"""
+    bounded = "dated.posts <= :set_limit_dates"
+    every = "(SELECT coalesce(max(id), 0) FROM posts)"
+    return f"""SELECT {", ".join(counts)},
+        CASE WHEN {bounded} THEN coalesce(dated.low, 1) ELSE 0 END,
+        CASE WHEN {bounded} THEN coalesce(dated.high, 0) ELSE {every} END
+        FROM ({dated}) AS dated"""
 
 
-@functools.cache
-def _search_sql(
-    forms: tuple[tuple[str, str], ...], since: bool, until: bool, sort: str, capped: bool
-) -> str:
-    """The statement a search runs, for its filters and their forms ((name, "set" | "row")
-    pairs); one text per shape, so that sqlite3's statement cache keeps each prepared.
-
-    ``matches``: every match that passes the filters, with its bm25 score. When ``capped``,
-    FTS5 walks the matches newest first (its doclists are in rowid order: no sort) and stops
-    after ``:cap`` + 1 that pass: bm25 is computed for those alone. The one beyond the cap
-    only tells that there were more: ``cut`` is its rowid (0 when there were not), and
-    the last column of every row. ``ranked``: the best ``:limit`` by score, the newer post
-    first on a tie; the date is read only for the matches scoring as well as the
-    ``:limit``-th (``threshold``). Then, for those hits alone: their snippet, their row,
-    source, person and topics.
-    """
-    weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+def _match_checks(
+    forms: tuple[tuple[str, str], ...], since: bool, until: bool, bounded: bool, half: bool
+) -> list[str]:
+    """What a match must pass: the query, and each filter in its form. When ``bounded``,
+    the id range too (`rowid BETWEEN`, which FTS5 applies as it reads its doclists); for a
+    ``half`` of a split search, its sets hold only the ids of its range."""
     dates = _date_range(since, until)
     checks = ["posts_fts MATCH :match"]
+    if bounded:
+        checks.append("posts_fts.rowid BETWEEN :id_low AND :id_high")
     for name, form in forms:
         if form == "set":
-            checks.append(f"+posts_fts.rowid IN ({_FILTER_POSTS[name].format(dates=dates)})")
+            posts = _FILTER_POSTS[name]
+            if half:
+                posts += f" AND {_FILTER_IDS[name]} BETWEEN :id_low AND :id_high"
+            checks.append(f"+posts_fts.rowid IN ({posts.format(dates=dates)})")
         else:
             checks.append(_FILTER_ROW_CHECKS[name].format(dates=_date_range(since, until, "p.")))
+    return checks
+
+
+def _ranking_ctes(
+    forms: tuple[tuple[str, str], ...],
+    since: bool,
+    until: bool,
+    sort: str,
+    capped: bool,
+    bounded: bool,
+    half: bool = False,
+) -> str:
+    """``matches``: every match that passes the filters, with its bm25 score. When
+    ``capped``, FTS5 walks the matches newest first (its doclists are in rowid order: no
+    sort) and stops after ``:cap`` + 1 that pass: bm25 is computed for those alone. The one
+    beyond the cap only tells that there were more: ``cut`` is its rowid (0 when there were
+    not). ``ranked``: the best ``:limit`` by score, the newer post first on a tie; the date
+    is read only for the matches scoring as well as the ``:limit``-th (``threshold``).
+    ``bounded``, ``half``: as in _match_checks."""
+    weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+    checks = " AND ".join(_match_checks(forms, since, until, bounded, half))
     by_date = sort == "date"
     on_row = by_date or any(form == "row" and name != "topic" for name, form in forms)
     join = _KEYS_JOIN if on_row else ""
     if by_date:  # the newest by date: every match is looked at (no cap)
         matches = f"""SELECT posts_fts.rowid AS id, bm25(posts_fts, {weights}) AS score,
-            p.posted_at FROM posts_fts {join} WHERE {" AND ".join(checks)}
+            p.posted_at FROM posts_fts {join} WHERE {checks}
             ORDER BY p.posted_at DESC, score LIMIT :limit"""
         cut = "SELECT 0 AS id"
         ranked = "SELECT id, score, posted_at FROM matches"
     else:
         newest = "ORDER BY posts_fts.rowid DESC LIMIT :cap + 1" if capped else ""
         matches = f"""SELECT posts_fts.rowid AS id, bm25(posts_fts, {weights}) AS score
-            FROM posts_fts {join} WHERE {" AND ".join(checks)} {newest}"""
+            FROM posts_fts {join} WHERE {checks} {newest}"""
         cut = (
             """SELECT CASE WHEN (SELECT count(*) FROM matches) > :cap
                 THEN (SELECT min(id) FROM matches) ELSE 0 END AS id"""
@@ -1487,7 +1717,15 @@ def _search_sql(
             ORDER BY m.score, p.posted_at DESC LIMIT :limit"""
     threshold = """SELECT score FROM matches WHERE id > (SELECT id FROM cut)
         ORDER BY score LIMIT 1 OFFSET :limit - 1"""
-    order = "r.posted_at DESC, r.score" if by_date else "r.score, r.posted_at DESC"
+    return f"""matches AS MATERIALIZED ({matches}),
+        cut AS MATERIALIZED ({cut}),
+        threshold AS MATERIALIZED ({threshold}),
+        ranked AS MATERIALIZED ({ranked})"""
+
+
+def _hits_sql(order: str, cut: str) -> str:
+    """The CTE ``snippets`` and the final SELECT: for the hits in ``ranked`` alone, their
+    snippet, their row, source, person and topics; ``cut`` is the last column."""
     # Snippets, for the hits alone, one of two ways: when the hits lie within :snippet_rows
     # rowids, one pass of FTS5 over that range (the `+` keeps the IN list from FTS5); else
     # one FTS5 query per hit, which seeks afresh in every segment (0.05–0.5 ms a hit), where
@@ -1504,24 +1742,104 @@ def _search_sql(
         UNION ALL
         SELECT rowid AS id, {snippet} AS snippet FROM posts_fts
           WHERE posts_fts MATCH :match AND rowid IN (SELECT id FROM ranked WHERE NOT {narrow})"""
-    return f"""
-        WITH matches AS MATERIALIZED ({matches}),
-        cut AS MATERIALIZED ({cut}),
-        threshold AS MATERIALIZED ({threshold}),
-        ranked AS MATERIALIZED ({ranked}),
-        snippets AS MATERIALIZED ({snippets})
+    return f"""snippets AS MATERIALIZED ({snippets})
         SELECT r.id, r.score, n.snippet,
                p.title, p.link, p.published, p.posted_at, s.url, s.kind, pe.name,
                (SELECT json_group_array(json_array(t.topic, t.terms)) FROM post_topics t
                 WHERE t.post_id = r.id),
-               (SELECT id FROM cut)
+               {cut}
         FROM ranked r
         LEFT JOIN snippets n ON n.id = r.id
         JOIN posts p ON p.id = r.id
         JOIN sources s ON s.id = p.source_id
         JOIN people pe ON pe.id = s.person_id
-        ORDER BY {order}
-    """
+        ORDER BY {order}"""
+
+
+@functools.cache
+def _search_sql(
+    forms: tuple[tuple[str, str], ...], since: bool, until: bool, sort: str, capped: bool
+) -> str:
+    """The statement a search runs, for its filters and their forms ((name, "set" | "row")
+    pairs); one text per shape, so that sqlite3's statement cache keeps each prepared:
+    _ranking_ctes finds the best ``:limit``, _hits_sql reads what is shown of them. The last
+    column of every row is ``cut`` (see _ranking_ctes)."""
+    order = "r.posted_at DESC, r.score" if sort == "date" else "r.score, r.posted_at DESC"
+    ctes = _ranking_ctes(forms, since, until, sort, capped, bounded=bool(forms))
+    return f"WITH {ctes}, {_hits_sql(order, '(SELECT id FROM cut)')}"
+
+
+@functools.cache
+def _part_sql(forms: tuple[tuple[str, str], ...], since: bool, until: bool) -> str:
+    """One half of a split search (:id_low to :id_high, capped, by rank): its count of
+    matches, its ``cut`` and its best ``:limit`` (a row of NULLs when it has none)."""
+    ctes = _ranking_ctes(forms, since, until, "rank", capped=True, bounded=True, half=True)
+    return f"""WITH {ctes}
+        SELECT (SELECT count(*) FROM matches), (SELECT id FROM cut), r.id, r.score, r.posted_at
+        FROM (SELECT 1) LEFT JOIN ranked r ON 1
+        ORDER BY r.score, r.posted_at DESC"""
+
+
+# The hits of a split search, chosen in Python, in their order (`key` in :ranked_ids).
+_SPLIT_HITS_SQL = f"""WITH ranked AS MATERIALIZED (
+        SELECT value AS id, key AS score FROM json_each(:ranked_ids)),
+    {_hits_sql("r.score", "0")}"""
+
+
+def _core_free() -> bool:
+    """Whether a core is likely idle for a split search's second half: the load average of
+    the last minute below the number of cores. On a busy machine the halves only take
+    turns on the same cores, and pay twice what one statement pays once (1M posts, load
+    2.3–3.4 with one core taken by another process: p95 wall 74–75 ms whole, 84–86 split)."""
+    try:
+        return os.getloadavg()[0] < (os.cpu_count() or 1)
+    except (AttributeError, OSError):  # no load average here (Windows): assume one is free
+        return True
+
+
+def _part(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> _Part:
+    rows = conn.execute(sql, params).fetchall()
+    ranked = [(row[2], row[3], row[4]) for row in rows if row[2] is not None]
+    return _Part(rows[0][0], rows[0][1], ranked)
+
+
+def _best_of(ranked: list[tuple[int, float, str]], limit: int) -> list[tuple[int, float, str]]:
+    """The best ``limit`` by score, the newer post first on a tie (as _ranking_ctes)."""
+    by_date = sorted(ranked, key=lambda hit: hit[2], reverse=True)
+    return sorted(by_date, key=lambda hit: hit[1])[:limit]
+
+
+class _Background:
+    """A half of a split search, run at once on a thread of its own."""
+
+    def __init__(self, call: Callable[[], _Part]) -> None:
+        self._outcome: list[_Part | BaseException] = []
+        self._unwanted = False
+        self._thread = threading.Thread(target=self._run, args=(call,), name="pln-search")
+        self._thread.start()
+
+    def _run(self, call: Callable[[], _Part]) -> None:
+        if self._unwanted:  # settled before this thread got to run: an interrupt came too early
+            return
+        try:
+            self._outcome.append(call())
+        except BaseException as exc:  # handed to whoever asks for the result
+            self._outcome.append(exc)
+
+    def result(self) -> _Part:
+        self._thread.join()
+        outcome = self._outcome[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def settle(self, connection: sqlite3.Connection) -> None:
+        """Stop the half if it still runs (interrupting its statement on ``connection``)
+        and wait for it; its outcome is not wanted."""
+        self._unwanted = True
+        if self._thread.is_alive():
+            connection.interrupt()
+        self._thread.join()
 
 
 # ── FTS query checking, usable without a database ────────────────────────────────────────
@@ -1569,6 +1887,50 @@ def _content_hash(post: ParsedPost) -> str:
         post.content_warning,
     ]
     return hashlib.sha1(json.dumps(fields).encode()).hexdigest()
+
+
+# Rows per INSERT statement at most: a feed's posts in one statement, without compiling a
+# statement as long as the longest feed (SQLite compiles a VALUES list row by row).
+_ROWS_PER_INSERT = 500
+
+
+def _variable_limit(conn: sqlite3.Connection) -> int:
+    """How many ``?`` one statement may hold (32,766 since SQLite 3.32; 999 before)."""
+    return conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+
+# ── performance (goal 1) ── a post whose page `posts_awaiting_page` would still look at:
+# not decided on in its current version, or failed with its next try due (at :now); posts
+# stored before full text existed (m004's full_text_after) never are.
+_UNDECIDED = """
+    link IS NOT NULL
+    AND first_seen > COALESCE((SELECT value FROM meta WHERE key = 'full_text_after'), '')
+    AND (extract_hash IS NOT content_hash
+         OR (extract_state = 'failed' AND extract_next <= :now))
+"""
+
+
+@dataclass(frozen=True)
+class PageDecision:
+    """── performance (goal 1) ── which new posts the fetch will want the page of, and how
+    many undecided posts it looks at per source (see ``Store._settle_unwanted``)."""
+
+    wanted: Callable[[PagePost], bool]
+    limit: int
+
+
+def _new_page_post(row: dict[str, Any]) -> PagePost:
+    """A new post's row as ``posts_awaiting_page`` would read it back."""
+    return PagePost(
+        id=0,  # not known before the insert; the decision does not look at it
+        link=row["link"],
+        text=row["text"],
+        has_full_content=bool(row["has_full_content"]),
+        content_hash=row["content_hash"],
+        attempts=0,
+        needs_metadata=row["title"] is None or row["author"] is None or row["published"] is None,
+        title=row["title"],
+    )
 
 
 def _post_row(
@@ -1635,20 +1997,24 @@ def _source_health(row: dict[str, Any]) -> SourceHealth:
         last_post=_parse_time(row["last_post"]),
         via=row["via"],
         failing_since=_parse_time(row.get("failing_since")),  # m006_health
+        name=labels.source_name(  # ── labels (D) ──
+            SourceKind(row["kind"]), row["url"], row.get("title"), row["person"]
+        ),
     )
 
 
 def _site_post(row: dict[str, Any]) -> SitePost:
     """A row of ``Store.site_posts``; tags arrive as ``topic US terms RS topic US terms``."""
     tags = _site_tags(row["tags"] or "")
+    kind, url, person = SourceKind(row["kind"]), row["source_url"], row["person"]
     return SitePost(
         id=int(row["id"]),
         link=row["link"],
         title=row["title"],
-        person=row["person"],
+        person=person,
         person_slug=row["person_slug"],
-        source_url=row["source_url"],
-        kind=SourceKind(row["kind"]),
+        source_url=url,
+        kind=kind,
         posted_at=datetime.fromisoformat(row["posted_at"]),
         text=row["text"] or "",
         html=row["html"],
@@ -1657,6 +2023,8 @@ def _site_post(row: dict[str, Any]) -> SitePost:
         content_warning=row["content_warning"],
         is_share=bool(row["is_share"]),
         tags=tags,
+        source_name=labels.source_name(kind, url, row["source_title"], person),  # ── labels ──
+        source_home=labels.source_home(kind, url, row["source_home"]),
     )
 
 
@@ -1680,6 +2048,7 @@ def _page_post(row: dict[str, Any]) -> PagePost:
         content_hash=row["content_hash"],
         attempts=row["attempts"],
         needs_metadata=bool(row["needs_metadata"]),
+        title=row.get("title"),  # G (review finding 6)
     )
 
 

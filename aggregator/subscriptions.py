@@ -199,13 +199,16 @@ def read_mastodon_csv(data: bytes, name: str) -> Subscriptions:
         raise ParseError(name, "the file is empty")
     header = [cell.strip().lower() for cell in rows[0]]
     boosts_column: int | None = None
-    if _CSV_ADDRESS in header:
-        address_column = header.index(_CSV_ADDRESS)
+    # G (review finding 12): only the export's own header, or a first line that is nothing
+    # but an address, makes a Mastodon CSV: an email or a note with an "@" in it is neither.
+    if header[0] == _CSV_ADDRESS:
+        address_column = 0
         if _CSV_BOOSTS in header:
             boosts_column = header.index(_CSV_BOOSTS)
         rows = rows[1:]
-    elif "@" in rows[0][0]:
+    elif len(rows[0]) == 1 and _BARE_ADDRESS.fullmatch(rows[0][0].strip()):
         address_column = 0
+        _refuse_unless_mostly_addresses(rows, name)
     else:
         raise ParseError(
             name,
@@ -225,6 +228,22 @@ def read_mastodon_csv(data: bytes, name: str) -> Subscriptions:
         source = NewSource(handle, kind=SourceKind.MASTODON, boosts=boosts)
         people.append(NewPerson(name=handle, sources=(source,)))
     return Subscriptions("Mastodon CSV", tuple(people), tuple(skipped))
+
+
+# ── G (review finding 12) ── an account address alone: user@host or @user@host
+_BARE_ADDRESS = re.compile(r"@?[\w.-]+@[\w-]+(?:\.[\w-]+)*(?::\d+)?")
+
+
+def _refuse_unless_mostly_addresses(rows: Sequence[Sequence[str]], name: str) -> None:
+    """A headerless export is a list of addresses: a file where most lines are something
+    else is not one, and would have every line reported as skipped."""
+    addresses = sum(1 for row in rows if _BARE_ADDRESS.fullmatch(row[0].strip()))
+    if addresses * 2 < len(rows):
+        raise ParseError(
+            name,
+            f"neither OPML nor a Mastodon export: only {addresses} of its {len(rows)} lines "
+            "are account addresses such as user@host",
+        )
 
 
 def _csv_flag(row: Sequence[str], column: int) -> bool:

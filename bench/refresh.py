@@ -2,6 +2,7 @@
 
     /work/venv/bin/python bench/refresh.py                          # 1,000 sources, 100 ms
     /work/venv/bin/python bench/refresh.py --sources 300 --rounds 2 --no-write
+    /work/venv/bin/python bench/refresh.py --trees /tmp/pln-head /work/main --rounds 4
 
 bench/network.py serves the network on loopback addresses with ``--latency`` before every
 answer. Each round runs, in alternating order (A B, then B A, ...):
@@ -16,6 +17,11 @@ Each figure is a whole process, start-up included, as a scheduled run pays it. C
 system time of the process and its children (pln's parse workers). The network limit is
 ⌈N / concurrency⌉ × latency: pln's fetch.concurrency is 32. ``--write`` (the default) puts
 the results into docs/benchmarks.md under "## Refresh".
+
+``--trees A B`` compares two checkouts of pln instead (say the last commit, extracted with
+``git archive``, and the working tree): cold ``pln fetch`` only, each run importing
+``aggregator`` from its tree (``PYTHONPATH``, ``python -P``), in alternating order; it prints
+every run and the medians and writes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import shutil
 import sys
@@ -110,6 +117,38 @@ def run_pln(work: Path, urls: list[str], results: Results) -> None:
         results.entries["pln"] = db.execute("SELECT count(*) FROM posts").fetchone()[0]
 
 
+def run_trees(args: argparse.Namespace) -> None:
+    """Cold `pln fetch` from each of ``args.trees``, interleaved (A B, B A, ...)."""
+    print(f"load average at the start: {load_average()}", flush=True)
+    results = Results()
+    with (
+        tempfile.TemporaryDirectory(prefix="pln-trees-") as temp,
+        feed_server(args.sources, args.latency, args.port) as port,
+    ):
+        urls = [feed_url(i, port, make_feed(i).format) for i in range(args.sources)]
+        site = Path(temp) / "site"
+        for round_number in range(args.rounds):
+            order = args.trees if round_number % 2 == 0 else args.trees[::-1]
+            for tree in order:
+                shutil.rmtree(site, ignore_errors=True)
+                site.mkdir()
+                (site / "sources.yaml").write_text(site_config(urls), encoding="utf-8")
+                # -P: the current directory is not put first, so the tree's aggregator is used
+                env = {**os.environ, "PYTHONPATH": tree}
+                command = [sys.executable, "-P", "-m", "aggregator", "--site", str(site), "fetch"]
+                measured = run_measured(command, env=env)
+                if not re.search(r"\b0 failed", measured.stdout):
+                    raise RuntimeError(f"{tree}: {measured.stdout[-2000:]}")
+                results.add(tree, measured)
+                print(
+                    f"{tree}: {measured.wall:.2f} s, CPU {measured.cpu:.1f} s "
+                    f"(load {load_average()})",
+                    flush=True,
+                )
+    for tree in args.trees:
+        print(f"{tree}: median {results.wall(tree):.2f} s, CPU {results.cpu(tree):.1f} s")
+
+
 def run_reader(work: Path, urls_file: Path, workers: int, results: Results) -> None:
     database = work / "reader.sqlite"
     for leftover in work.glob("reader.sqlite*"):
@@ -182,7 +221,13 @@ def main() -> None:
         "--port", type=int, default=8770, help="the feed server's port (another run may hold one)"
     )
     parser.add_argument("--no-write", dest="write", action="store_false")
+    parser.add_argument(
+        "--trees", nargs=2, metavar=("A", "B"), help="compare two pln trees (cold, pln only)"
+    )
     args = parser.parse_args()
+    if args.trees:
+        run_trees(args)
+        return
     if args.only != "pln":
         ensure_reader()
     load_start = load_average()

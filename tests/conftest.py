@@ -22,6 +22,25 @@ def _loopback_bypasses_proxies() -> Iterator[None]:
         yield
 
 
+# Where a browser is promised (.ci/run sets PLN_REQUIRE_BROWSER=1), a missing one fails the
+# browser tests instead of skipping them, so a green CI has really opened the pages.
+BROWSER_REQUIRED = os.environ.get("PLN_REQUIRE_BROWSER") == "1" or bool(os.environ.get("CI"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium through Playwright, one per test module (or a skip saying why)."""
+    from tests import hostile_pages
+
+    why = hostile_pages.chromium_missing()
+    if why is not None:
+        if BROWSER_REQUIRED:
+            pytest.fail(f"{why}: PLN_REQUIRE_BROWSER or CI is set, so this is a failure")
+        pytest.skip(why)
+    with hostile_pages.chromium() as chromium:
+        yield chromium
+
+
 @pytest.fixture(scope="session")
 def _http_server_session() -> Iterator[LocalHTTPServer]:
     with LocalHTTPServer() as server:

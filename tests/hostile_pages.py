@@ -449,7 +449,8 @@ DOM_AUDIT = """() => {
       }
     }
   }
-  const own = (el) => el.localName === "script" && el.type === "module"
+  // G (review finding 5): search.js is a classic deferred script (it speaks up from file://)
+  const own = (el) => el.localName === "script" && el.type === "" && el.defer
     && new URL(el.src, document.baseURI).pathname.endsWith("/search.js")
     && new URL(el.src).origin === location.origin;
   const ownForm = (el) => el.localName === "form" && el.id === "search-form";

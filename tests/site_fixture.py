@@ -207,6 +207,14 @@ TAGS = {
 }
 
 
+# Each feed's own title and link, as a fetch would store them (labels.stored_title): Alice's
+# blog is named by its title; Carol's feed is titled with her own name, so its host names it.
+FEED_TITLES = {
+    "https://alice.example/feed.xml": ("Field Notes on Water", "https://alice.example/"),
+    "https://carol.example/atom.xml": ("Carol Jones", ""),
+}
+
+
 def _account(user: str, noindex: bool = False) -> MastodonAccount:
     return MastodonAccount(
         id=user,
@@ -245,7 +253,8 @@ def fill_store(database: Path, config: object) -> None:
             "erin": ERIN_TOOTS,
         }
         for url, posts in feeds.items():
-            store.record_success(states[url].id, posts, NOW)
+            title, home = FEED_TITLES[url]
+            store.record_success(states[url].id, posts, NOW, title=title, home=home)
         for user, posts in toots.items():
             url = f"{MASTODON}/@{user}"
             assert url in by_url, url

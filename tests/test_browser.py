@@ -1,6 +1,7 @@
 """The built site in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
 
-Never a downloaded browser: ``/usr/bin/chromium`` or the tests skip, saying why. Every
+Never a downloaded browser: ``/usr/bin/chromium`` or the tests skip, saying why (they fail
+instead where PLN_REQUIRE_BROWSER=1: the ``browser`` fixture in conftest.py). Every
 request that leaves 127.0.0.1 is blocked, so hostile content cannot reach out either.
 Screenshots land in the test's tmp folder (look at them: the file tool shows PNGs).
 """
@@ -24,7 +25,6 @@ import pytest
 from aggregator import app, site
 from aggregator.models import Config
 from tests import site_fixture
-from tests.hostile_pages import CHROMIUM, CHROMIUM_ARGS
 from tests.mastodon_server import FakeInstance
 from tests.server import LocalHTTPServer
 from tests.sites import write_site
@@ -39,15 +39,6 @@ for (const name of ["alert", "confirm", "prompt", "print"]) {
 }
 """
 
-playwright_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
-)
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install -y chromium)",
-        allow_module_level=True,
-    )
-
 
 @dataclass
 class Served:
@@ -59,14 +50,6 @@ class Served:
 class PageLog:
     console_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def serve(output: Path) -> str:

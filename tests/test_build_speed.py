@@ -136,6 +136,7 @@ def _files(root: Path) -> dict[str, bytes]:
         path.relative_to(root).as_posix(): path.read_bytes()
         for path in sorted(root.rglob("*"))
         if path.is_file() and "pagefind" not in path.parts
+        and path.name != site.MANIFEST_NAME  # (engineer F) it lists Pagefind's files too
     }
 
 

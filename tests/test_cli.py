@@ -166,7 +166,7 @@ def test_an_unchanged_body_without_validators_is_not_stored_again(
     write_site(site, {"P": [http_server.url("/plain.xml")]})
     assert "3 new posts" in pln(site, "fetch").stdout
     again = pln(site, "fetch")
-    assert "0 new posts" in again.stdout and "1 sources unchanged" in again.stdout
+    assert "0 new posts" in again.stdout and "1 source unchanged" in again.stdout
 
 
 def test_edited_posts_are_updated_not_duplicated(

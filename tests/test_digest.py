@@ -202,6 +202,22 @@ def test_excerpts_are_cut_and_entries_keep_no_full_text() -> None:
     assert entry.post.text == "" and entry.post.html is None
 
 
+def test_an_excerpt_does_not_repeat_the_title_its_text_opens_with() -> None:
+    """A page's full text often starts with its heading, which the entry shows already."""
+    title = "Sponge streets  after the storm"
+    opening = post(title=title, text="Sponge streets after the storm\n\nTuesday's storm fell.")
+    assert entry_for(opening, TOPICS, 10).excerpt == "Tuesday's storm fell."
+    # Only the title as a whole, and only a post with more to say than its title.
+    assert entry_for(post(title=title, text="Sponge streets were dry."), TOPICS, 10).excerpt == (
+        "Sponge streets were dry."
+    )
+    assert entry_for(post(title=title, text=title), TOPICS, 10).excerpt == (
+        "Sponge streets after the storm"
+    )
+    toot = post(kind=SourceKind.MASTODON, title="Bus lane", text="Bus lane is red now")
+    assert entry_for(toot, TOPICS, 10).excerpt == "Bus lane is red now"
+
+
 def test_a_short_toot_is_shown_whole_and_sanitized_again() -> None:
     toot = post(
         kind=SourceKind.MASTODON,

@@ -9,6 +9,7 @@ from aggregator.errors import (
     InvalidQueryError,
     ParseError,
     PlnError,
+    WriteError,
 )
 
 ERRORS = [
@@ -17,6 +18,7 @@ ERRORS = [
     HttpStatusError("https://a.example/feed", 429, "Too Many Requests", retry_after=60.0),
     ParseError("https://a.example/feed", "not a feed: empty body"),
     InvalidQueryError("-", "it holds no word to search for"),
+    WriteError("/srv/site/.pln.lock", "read-only file system"),  # engineer F
 ]
 
 

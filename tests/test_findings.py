@@ -78,7 +78,7 @@ def test_fetch_stores_a_feed_with_a_surrogate_reference(
     assert result.exit_code == 0
     # before the fix: "✗ Alice: …: internal error: UnicodeEncodeError: 'utf-8' codec can't …"
     assert "internal error" not in result.output
-    assert "1 new posts" in result.stdout
+    assert "1 new post," in result.stdout
 
 
 # ── finding 2: lone surrogates from JSON ("\ud800" is valid JSON text) ───────────────────

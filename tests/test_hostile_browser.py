@@ -46,7 +46,6 @@ from tests.server import LocalHTTPServer
 STEP = int(os.environ.get("PLN_HOSTILE_STEP", "8"))
 OFFSET = int(os.environ.get("PLN_HOSTILE_OFFSET", "0"))
 SEARCHES = hp.SEARCHES[:3]  # alert, script, onerror: each search page costs a Pagefind start
-REQUIRED = os.environ.get("PLN_REQUIRE_BROWSER") == "1" or bool(os.environ.get("CI"))
 
 
 @dataclass
@@ -56,17 +55,6 @@ class Built:
     payloads: list[hp.Payload]
     sources: list[dict[str, Any]]  # `pln sources --format json` after the fetch
     email_html: str
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    why = hp.chromium_missing()
-    if why is not None:
-        if REQUIRED:
-            pytest.fail(f"{why}: PLN_REQUIRE_BROWSER or CI is set, so this is a failure")
-        pytest.skip(why)
-    with hp.chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")

@@ -571,11 +571,39 @@ def test_a_missing_password_variable_is_bad_configuration(
     assert pln(live_site, "email", "--dry-run").exit_code == 0  # sends nothing: no password
 
 
-def test_no_email_section_is_bad_configuration(tmp_path: Path) -> None:
+def test_no_email_section_is_bad_configuration_for_a_send(tmp_path: Path) -> None:
+    # (engineer F) only a send needs the section: a preview is tested in test_output_safety
     site_dir = tmp_path / "site"
     site_fixture.write_config(site_dir)
-    result = pln(site_dir, "email", "--dry-run")
+    result = pln(site_dir, "email")
     assert result.exit_code == 2 and "there is no email: section" in result.stderr
+
+
+def test_a_preview_needs_no_email_section(tmp_path: Path) -> None:
+    """(engineer F, review finding 14) --dry-run and --out build the digest with placeholder
+    addresses, say what sending needs, and record nothing."""
+    site_dir = tmp_path / "site"
+    site_fixture.write_config(site_dir)
+    config = app.load_config(site_dir)
+    site_fixture.fill_store(config.database_path, config)
+
+    dry = pln(site_dir, "email", "--date", "2026-11-22", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "would send" in dry.stdout and "to you@example.invalid." in dry.stdout
+    assert "To send it, add an email: section (to, from and smtp)" in dry.stdout
+
+    eml = tmp_path / "preview.eml"
+    out = pln(site_dir, "email", "--date", "2026-11-22", "--out", str(eml))
+    assert out.exit_code == 0, out.output
+    assert "nothing sent. To send it, add an email: section" in out.stdout
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    assert message["To"] == "you@example.invalid"
+    assert message["From"] == "pln@example.invalid"
+    text, _ = parts(message)
+    assert message["Subject"] == "Open Learning PLN: 22 November 2026"
+    assert "4 posts from 2 people" in text and "https://news.example/soil-and-water" in text
+    assert sent_days(config) == []
 
 
 def test_dry_run_and_out_send_nothing(live_site: Path, tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """The emailed digest's HTML part in a real headless Chromium, at a phone's width.
 
-The Playwright and Chromium set-up is tests/test_browser.py's (Debian's ``chromium``, never
-a downloaded browser; the tests skip, saying why, when it is missing; every request that
-leaves 127.0.0.1 is blocked and dialogs are trapped). The email is the one ``pln email
+The Chromium is conftest.py's ``browser`` fixture (Debian's ``chromium``, never a downloaded
+browser; the tests skip, saying why, when it is missing, or fail where it is required; every
+request that leaves 127.0.0.1 is blocked and dialogs are trapped). The email is the one ``pln email
 --out`` writes, read back from the .eml file, so what is checked is what a mail program gets.
 Screenshots land in the test's tmp folder.
 """
@@ -26,16 +26,13 @@ from tests import site_fixture
 from tests.mastodon_server import FakeInstance
 from tests.server import LocalHTTPServer
 from tests.sites import write_site
-from tests.test_browser import (  # the shared browser set-up, and its skip
+from tests.test_browser import (  # the shared page helpers
     CORPORA,
     WIDTHS,
     _hostile_rss,
     _payloads,
-    browser,
     open_page,
 )
-
-__all__ = ["browser"]  # a fixture, used by name
 
 LATER = site_fixture.NOW + timedelta(hours=1)
 LONG_WORD = "https://example.org/" + "unbroken" * 40

@@ -46,6 +46,8 @@ SAMPLES: dict[str, tuple[str, str | None]] = {
     "page-without-feeds.html": ("https://plain.example.org/", "text/html"),
     "broken-unclosed.xml": ("https://handmade.example.org/feed.xml", "application/rss+xml"),
     "entity-bomb.xml": ("https://bomb.example.org/feed", "application/rss+xml"),
+    # G (review finding 4): one \xff in a UTF-8 feed; the rest must not turn to mojibake
+    "utf8-one-bad-byte.xml": ("https://notizen.example.ch/feed.xml", "application/rss+xml"),
 }
 
 

@@ -222,7 +222,8 @@ def _files(output: Path) -> dict[str, tuple[bytes, int]]:
     return {
         path.relative_to(output).as_posix(): (path.read_bytes(), path.stat().st_mtime_ns)
         for path in sorted(output.rglob("*"))
-        if path.is_file()
+        # The manifest is the build's own bookkeeping, not one of the files it counts.
+        if path.is_file() and path.name != ".pln-manifest"
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,7 @@ from aggregator.models import (
     TopicConfig,
 )
 from aggregator.query import SEARCH_CAP
-from aggregator.store import FILTER_SET_LIMITS, SNIPPET_RANGE_ROWS, Store
+from aggregator.store import FILTER_SET_LIMITS, SNIPPET_RANGE_ROWS, SPLIT_MIN_IDS, Store
 from tests.server import LocalHTTPServer
 from tests.sites import Item, atom, rss, write_site
 
@@ -338,6 +339,7 @@ def test_search_json_fields(site: Path, http_server: LocalHTTPServer) -> None:
         "url": f"{http_server.base_url}/posts/a-1",
         "person": "Alice Example",
         "source": f"{http_server.base_url}/alice.xml",
+        "source_name": "A blog",  # the feed's title (labels)
         "kind": "feed",
         "published": "2026-11-19T23:30:00+00:00",
         "topics": ["water"],
@@ -403,7 +405,7 @@ def test_search_text_for_a_person(site: Path, http_server: LocalHTTPServer) -> N
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "1. Drought in the valley"
-    assert lines[1] == "   Alice Example · 2026-11-20"  # the day in Berlin
+    assert lines[1] == "   Alice Example · A blog · 2026-11-20"  # her feed's title; Berlin's day
     assert lines[2] == "   water: watershed, drought"
     assert lines[3] == f"   {http_server.base_url}/posts/a-1"
     assert "dried the watershed" in lines[4]
@@ -567,15 +569,20 @@ def answers(store: Store, match: str, **filters: object) -> list[tuple[object, .
 @pytest.mark.parametrize(
     ("set_limit", "snippet_rows"), [(max(FILTER_SET_LIMITS.values()), SNIPPET_RANGE_ROWS), (0, 0)]
 )
+# A filtered search in one statement, or in two halves of ids on two threads.
+@pytest.mark.parametrize("split_min_ids", [SPLIT_MIN_IDS, 0])
 def test_one_statement_answers_as_the_four_did(
     corpus: Store,
     match: str,
     filters: dict[str, object],
     set_limit: int,
     snippet_rows: int,
+    split_min_ids: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(aggregator.store, "SNIPPET_RANGE_ROWS", snippet_rows)
+    monkeypatch.setattr(aggregator.store, "SPLIT_MIN_IDS", split_min_ids)
+    monkeypatch.setattr(aggregator.store, "_core_free", lambda: True)  # however busy
     monkeypatch.setattr(
         aggregator.store, "FILTER_SET_LIMITS", dict.fromkeys(FILTER_SET_LIMITS, set_limit)
     )
@@ -693,6 +700,146 @@ def test_filters_stay_exact_under_the_cap(
     assert [hit.id for hit in capped.hits] == best_of_newest(tagged, RIVER_CAP)
     old_enough = every_match(rivers, "river", until=NOW - timedelta(hours=999))
     assert len(old_enough) == 61 and all(hit.person == "Old Olga" for hit in old_enough)
+
+
+# ── a filtered search split in two halves of ids, each on its own thread ──────────────────
+# The rivers' ids run from 1 (the best, Olga's) to 301; Olga's are 1–61, Nina's 62–301. With
+# every filtered search split, the halves are ids 0–150 and 151–301.
+def split_every_filtered_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aggregator.store, "SPLIT_MIN_IDS", 0)
+    monkeypatch.setattr(aggregator.store, "_core_free", lambda: True)  # however busy
+
+
+SPLIT_CASES: list[tuple[str, dict[str, object], int]] = [
+    # the newer half alone holds more than the cap: the older one is not waited for
+    ("river", {"person": "New Nina"}, RIVER_CAP),
+    # the newer half holds none of Olga's: the cap is reached in the older half
+    ("river", {"person": "Old Olga"}, RIVER_CAP),
+    # the newer half holds exactly the cap (151 of Nina's): the older half only cuts
+    ("river", {"person": "New Nina"}, 151),
+    ("river", {"person": "New Nina"}, 152),
+    # under the cap, both halves ranked in full; none at all; a topic and dates
+    ("river", {"topic": "water"}, 1000),
+    ("drought", {"topic": "water"}, 99),
+    ("drought", {"topic": "water"}, 100),
+    ("nothing", {"topic": "water"}, RIVER_CAP),
+    ("river bank", {"since": NOW - timedelta(hours=1030), "person": "Old Olga"}, 10),
+    ("river", {"until": NOW - timedelta(hours=200), "topic": "water"}, 30),
+    # a query FTS5 cannot parse, retried as its words
+    ("river AND", {"person": "Old Olga"}, RIVER_CAP),
+]
+
+
+@pytest.mark.parametrize(("match", "filters", "cap"), SPLIT_CASES)
+def test_a_split_search_answers_as_one_statement(
+    rivers: Store,
+    match: str,
+    filters: dict[str, object],
+    cap: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    whole = rivers.search_results(match, cap=cap, **filters)  # type: ignore[arg-type]
+    halves: list[int] = []
+    part = aggregator.store._part
+
+    def counted_part(*args: object) -> object:
+        halves.append(1)
+        return part(*args)  # type: ignore[arg-type]
+
+    split_every_filtered_search(monkeypatch)
+    monkeypatch.setattr(aggregator.store, "_part", counted_part)
+    split = rivers.search_results(match, cap=cap, **filters)  # type: ignore[arg-type]
+    assert len(halves) >= 2  # it was split
+    assert split == whole
+    assert [hit.rank for hit in split.hits] == [hit.rank for hit in whole.hits]
+
+
+def test_a_split_search_keeps_the_newest_passing_matches_of_both_halves(
+    rivers: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Olga's 61 matches are all in the older half; with Nina's, over the cap of 250 (301
+    # match): the newest 250 are Nina's 240 and Olga's newest 10, ranked together.
+    split_every_filtered_search(monkeypatch)
+    since = NOW - timedelta(days=1000)
+    everything = every_match(rivers, "river", since=since)
+    assert len(everything) == 301
+    split = rivers.search_results("river", since=since, cap=250, limit=300)
+    assert split.ranked_newest == 250
+    assert [hit.id for hit in split.hits] == best_of_newest(everything, 250, limit=300)
+    assert {hit.person for hit in split.hits} == {"Old Olga", "New Nina"}
+
+
+def test_a_split_search_sees_what_its_own_transaction_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second connection would not see an uncommitted edit of an old post (in the older
+    # half): inside a transaction the search is not split.
+    split_every_filtered_search(monkeypatch)
+    with Store.open(tmp_path / "pln.db") as store:
+        olga, _nina = store.sync_config(RIVER_CONFIG, NOW)
+        store.record_success(olga.id, [river_post(n, 10 - n) for n in range(6)], NOW)
+        edited = post("r0", "Notes 0", "river estuary", 10)
+        with store.batch():
+            store.record_success(olga.id, [edited], NOW)
+            found = store.search("estuary", person="Old Olga")
+        assert [hit.title for hit in found] == ["Notes 0"]
+        assert store.search("estuary", person="Old Olga") == found  # split, once committed
+
+
+def test_the_second_connection_closes_with_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    split_every_filtered_search(monkeypatch)
+    with Store.open(tmp_path / "pln.db") as writer:
+        olga, _nina = writer.sync_config(RIVER_CONFIG, NOW)
+        writer.record_success(olga.id, [river_post(n, n) for n in range(5)], NOW)
+    store = Store.open_readonly(tmp_path / "pln.db")
+    assert len(store.search("river", person="Old Olga")) == 5
+    side = store._side
+    assert side is not None
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        side.execute("SELECT 1")
+
+
+def test_a_busy_machine_runs_a_search_whole(rivers: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aggregator.store, "SPLIT_MIN_IDS", 0)
+    monkeypatch.setattr(aggregator.store.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(aggregator.store.os, "getloadavg", lambda: (2.5, 1.0, 1.0))
+    assert not aggregator.store._core_free()
+    halves: list[object] = []
+    monkeypatch.setattr(aggregator.store, "_part", lambda *args: halves.append(args))
+    assert rivers.search("river", person="Old Olga", cap=RIVER_CAP)  # one statement
+    assert halves == []
+    monkeypatch.setattr(aggregator.store.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    assert aggregator.store._core_free()
+
+    def no_load_average() -> tuple[float, float, float]:
+        raise OSError("no load average")
+
+    monkeypatch.setattr(aggregator.store.os, "getloadavg", no_load_average)
+    assert aggregator.store._core_free()
+
+
+def test_a_date_range_bounds_the_ids_of_its_matches(rivers: Store) -> None:
+    since, until = NOW - timedelta(hours=250), NOW - timedelta(hours=100)
+    params = {"since": since.isoformat(), "until": until.isoformat()}
+    plan = rivers._search_plan(("dates",), params, True, True)
+    ids = [
+        row[0]
+        for row in rivers.db.execute(
+            "SELECT id FROM posts WHERE posted_at >= :since AND posted_at < :until", params
+        ).fetchall()
+    ]
+    assert (plan.id_low, plan.id_high) == (min(ids), max(ids))
+    assert plan.forms == (("dates", "set"),)
+    # Without dates, or with more posts in the range than a set holds: every id.
+    assert rivers._search_plan(("person",), {"person": "x"}, False, False).id_high == 301
+    wide = {**FILTER_SET_LIMITS, "dates": 10}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aggregator.store, "FILTER_SET_LIMITS", wide)
+        plan = rivers._search_plan(("dates",), params, True, True)
+    assert (plan.forms, plan.id_low, plan.id_high) == ((("dates", "row"),), 0, 301)
 
 
 def test_sort_by_date_looks_at_every_match(rivers: Store) -> None:

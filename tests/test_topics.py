@@ -641,7 +641,7 @@ def test_new_and_edited_posts_are_tagged_in_the_run_that_stores_them(
     ]
     http_server.add("/a.xml", rss(base, second))
     result = pln(site, "fetch")
-    assert "1 new posts, 1 updated" in result.stdout
+    assert "1 new post, 1 updated" in result.stdout
     tags = {hit["title"]: hit["topic_terms"] for hit in json.loads(
         pln(site, "search", "kettle OR droughts OR reuse", "--format", "json").stdout
     )}  # fmt: skip

@@ -46,6 +46,7 @@ class Person:
     posts: tuple[Post, ...] = ()
     toots: tuple[Toot, ...] = ()
     topics: tuple[str, ...] = ()  # topic slugs every post of theirs carries
+    blog: str = ""  # the blog's name, its feed's title (the person's name when empty)
 
 
 @dataclass(frozen=True)

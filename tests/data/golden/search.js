@@ -16,6 +16,13 @@ const siteRoot = new URL("../", window.location.href);
 let pagefind = null;
 let current = { results: [], shown: 0, token: 0 };
 
+// G (review finding 5): opened from disk (file://), the browser refuses the index and search
+// cannot work: say what to do rather than nothing. That is why this file is a classic script,
+// not a module: a module is refused there too, and could not say it.
+const FROM_DISK = window.location.protocol !== "file:" ? "" : "Search works only when the "
+  + "site is served, not opened as a file: run `pln serve` and open the address it prints.";
+if (FROM_DISK) statusLine.textContent = FROM_DISK;
+
 // The index comes in parts (aggregator/searchindex.py): the newest in pagefind/, the older
 // ones listed in pagefind/parts.json; each is merged in, so a search covers the whole archive.
 async function olderParts() {
@@ -110,6 +117,7 @@ async function render(token) {
 }
 
 async function search() {
+  if (FROM_DISK) return; // G: the message stays; there is no index to ask
   const query = input.value.trim();
   const token = ++current.token;
   const filters = {};
