@@ -1727,8 +1727,11 @@ def _email_written(result: EmailResult, out: Path | None) -> EmailResult:
     """A dry run, or an .eml file: nothing is sent or recorded."""
     if out is None or result.message is None:
         return result
+    # ── engineer I ── no folder is made for it: a mistyped path (/nonexistent/x.eml) is
+    # said, as a shell's `> file` or `pln export -o` say it, not created.
+    if not out.parent.is_dir():
+        raise PlnError(f"cannot write {out}: there is no folder {out.parent}")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(mail_module.eml_bytes(result.message))
     except OSError as exc:
         raise PlnError(f"cannot write {out}: {exc.strerror or exc}") from exc

@@ -128,6 +128,8 @@ def cli(
     Start with `pln init mysite`, edit mysite/sources.yaml, then `pln --site mysite fetch`.
     To see it all work first, offline, on a sample network: `pln demo`.
     """
+    if quiet and verbose:  # ── engineer I ── SPEC: `[-v | -q]`, one or the other
+        raise click.UsageError("-v and -q contradict each other: give one of them.", ctx)
     verbosity = -1 if quiet else verbose
     _configure_logging(verbosity)
     # ── engineer F ── a pln that waits for another's lock says so at once (not with -q)
@@ -531,10 +533,30 @@ def _print_summary(ctx: Context, summary: FetchSummary) -> None:
                 click.echo(f"  {_outcome_line(outcome)}", err=True)
     if ctx.verbosity < 0:
         return
+    if _every_lookup_failed(summary):  # ── engineer I ──
+        click.echo(
+            "  No host name could be looked up: is this machine offline? Once it is back "
+            "online, `pln fetch --force` tries every source again (else they wait out a "
+            "back-off).",
+            err=True,
+        )
     for outcome in summary.outcomes:
         for note in outcome.notes:
             if note.startswith("moved permanently"):
                 click.echo(f"  → {outcome.person}: {outcome.url} {note}: update sources.yaml")
+
+
+# ── engineer I: the words fetch.py gives a failed DNS lookup (_describe_connect_error) ──
+HOST_LOOKUP_FAILED = "host name lookup failed"
+
+
+def _every_lookup_failed(summary: FetchSummary) -> bool:
+    """Whether every source tried (two at least) failed to look up its host: the machine,
+    not the sources, is most likely at fault. One source could be one mistyped host."""
+    tried = [o for o in summary.outcomes if o.status is not SourceStatus.SKIPPED]
+    return len(tried) >= 2 and all(
+        o.status is SourceStatus.FAILED and HOST_LOOKUP_FAILED in (o.error or "") for o in tried
+    )
 
 
 # ── sources ──────────────────────────────────────────────────────────────────────────────
@@ -569,6 +591,8 @@ def sources(ctx: Context, output_format: str, verbose: int, fix_redirects: bool)
     Then what needs you: permanent redirects to copy into sources.yaml (--fix-redirects
     does it), sources gone, sources failing for more than a week, people quiet for 90 days.
     """
+    if verbose and ctx.verbosity < 0:  # ── engineer I ── `pln -q sources -v`, as -v -q
+        raise click.UsageError("-v and -q contradict each other: give one of them.")
     if verbose:  # `pln sources -v` means the same as `pln -v sources`
         ctx.verbosity = max(ctx.verbosity, 0) + verbose
     config = ctx.config()
@@ -693,6 +717,50 @@ def _local_time(moment: datetime | None, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "never"
 
 
+# ── engineer I: a day on the command line (SPEC: DATE is YYYY-MM-DD) ──
+_DAY_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+class DayType(click.ParamType[date, Any]):  # the value made, and what it is made from
+    """A day written YYYY-MM-DD, as a ``date``. click.DateTime says a well-written day that
+    the calendar lacks (2026-02-30) "does not match the format"; this says what is wrong."""
+
+    name = "day"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        text = str(value).strip()
+        written = _DAY_TEXT.fullmatch(text)
+        if written is None:
+            self.fail(f"{text!r} is not a day written YYYY-MM-DD (such as 2026-11-23)", param, ctx)
+        year, month, day = (int(part) for part in written.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            why = _why_no_day(year, month)
+            self.fail(f"{text} is not a day of the calendar: {why}", param, ctx)
+
+
+def _why_no_day(year: int, month: int) -> str:
+    """Why a well-written YYYY-MM-DD names no day, for a person ("February 2026 has 28
+    days" rather than date()'s "day is out of range for month")."""
+    import calendar  # only for this message
+
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    if year < 1:
+        return "the years start at 0001"
+    days = calendar.monthrange(year, month)[1]
+    return f"{calendar.month_name[month]} {year} has {days} days"
+
+
+DAY = DayType()
+
+
 # ── search ───────────────────────────────────────────────────────────────────────────────
 
 
@@ -704,13 +772,13 @@ def _local_time(moment: datetime | None, tz: tzinfo) -> str:
 @click.option("--person", metavar="NAME", help="Only posts of this person (name or slug).")
 @click.option(
     "--since",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="From this day on (YYYY-MM-DD, in site.timezone).",
+    type=DAY,  # engineer I
+    help="From this day on (a day in site.timezone).",
 )
 @click.option(
     "--until",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="Up to this day, included (YYYY-MM-DD, in site.timezone).",
+    type=DAY,  # engineer I
+    help="Up to this day, included (a day in site.timezone).",
 )
 @click.option(
     "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most N results."
@@ -748,8 +816,8 @@ def search(
     query: str,
     topic: str | None,
     person: str | None,
-    since: datetime | None,
-    until: datetime | None,
+    since: date | None,
+    until: date | None,
     limit: int,
     sort: str,
     output_format: str,
@@ -761,8 +829,9 @@ def search(
     QUERY uses SQLite FTS5 syntax: words (all must match), "a phrase", prefix*, OR, NOT,
     AND, parentheses, and column filters: title:, text:, author:, categories: (as in
     title:drought). Words match their other forms (water finds waters) and accents are
-    ignored (cafe finds café). A query that is not valid syntax (a stray quote, e-learning,
-    it's) is searched as plain words.
+    ignored (cafe finds café); among the best matches, posts with the words as typed come
+    first, with them in the title before the rest. A query that is not valid syntax (a
+    stray quote, e-learning, it's) is searched as plain words.
 
     When more than 10,000 posts match (after --topic, --person, --since and --until, which
     are always exact), only the newest 10,000 (the last fetched) are ranked, so that a
@@ -787,11 +856,15 @@ def search(
         sort=sort,
         person=person,
         topic=_topic_slug(config, topic) if topic else None,
-        since=_day(since),
-        until=_day(until),
+        since=since,
+        until=until,
         exhaustive=exhaustive,
     )
     hits = found.hits
+    # ── engineer I ── a name that matches no one is a typo, as an unknown --topic is: exit 2.
+    # Asked after the search: someone no longer in sources.yaml still has posts to find.
+    if person and not hits and not _known_person(config, person):
+        raise click.BadParameter(_no_such_person(config, person), param_hint="--person")
     if output_format == "json":
         click.echo(json.dumps([_hit_json(hit) for hit in hits], indent=2, ensure_ascii=False))
     else:
@@ -806,12 +879,6 @@ def search(
     reread = _reread_query_note(query)  # G (review finding 9)
     if reread and ctx.verbosity >= 0:
         click.echo(reread, err=True)
-    if output_format == "json":
-        return
-    if not hits and person and not _known_person(config, person):
-        click.echo(
-            f"(No one named {person!r} in sources.yaml: --person takes a name or a slug.)", err=True
-        )
 
 
 # ── G (review finding 9): say when a query was searched as its plain words ──
@@ -855,11 +922,40 @@ def _topic_slug(config: Config, wanted: str) -> str:
             return topic.slug
     known = ", ".join(topic.slug for topic in config.topics)
     hint = f"the topics are: {known}" if known else "sources.yaml defines no topics"
-    raise click.BadParameter(f"no topic {wanted!r} ({hint})", param_hint="--topic")
+    # ── engineer I ── the close names first, as for --person
+    names = {key: t.slug for t in config.topics for key in (t.slug, t.name)}
+    close = _did_you_mean(wanted, names)
+    raise click.BadParameter(f"no topic {wanted!r} ({close}{hint})", param_hint="--topic")
 
 
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value else None
+# ── engineer I: --person and --topic name what is not there (review finding 19) ──
+LIST_AT_MOST = 12  # more names than this are no help in one line: `pln sources` lists them
+
+
+def _no_such_person(config: Config, wanted: str) -> str:
+    names = {key: p.name for p in config.people for key in (p.name, p.slug)}
+    close = _did_you_mean(wanted, names)
+    everyone = [person.name for person in config.people]
+    if close:
+        hint = f"{close}--person takes a name or a slug"
+    elif not everyone:
+        hint = "sources.yaml names no one"
+    elif len(everyone) <= LIST_AT_MOST:
+        hint = f"the people are: {', '.join(everyone)}"
+    else:
+        hint = "`pln sources` lists everyone; --person takes a name or a slug"
+    return f"no one named {wanted!r} in sources.yaml ({hint})"
+
+
+def _did_you_mean(wanted: str, names: dict[str, str]) -> str:
+    """``"did you mean 'x'? "`` for the names (each name or slug → what to show) that look
+    like ``wanted``, or "" when none does."""
+    import difflib  # only for this message
+
+    by_folded = {key.casefold(): shown for key, shown in names.items()}
+    close = difflib.get_close_matches(wanted.casefold(), list(by_folded), n=3, cutoff=0.6)
+    shown = list(dict.fromkeys(by_folded[key] for key in close))
+    return f"did you mean {' or '.join(map(repr, shown))}? " if shown else ""
 
 
 def _hit_json(hit: SearchHit) -> dict[str, Any]:
@@ -1335,9 +1431,8 @@ def _describe_check(check: app.SourceCheck) -> str:
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    metavar="DATE",
-    help="The digest of this one day (YYYY-MM-DD, a day in site.timezone), instead of "
+    type=DAY,  # engineer I
+    help="The digest of this one day (a day in site.timezone), instead of "
     "everything since the last digest.",
 )
 @click.option(
@@ -1347,7 +1442,8 @@ def _describe_check(check: app.SourceCheck) -> str:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
-    help="Write the message to FILE as an .eml file your mail program opens; send nothing.",
+    help="Write the message to FILE as an .eml file your mail program opens; send nothing. "
+    "FILE's folder must exist (it is not created).",  # engineer I
 )
 @click.option("--force", is_flag=True, help="Send it even if this day's digest went out already.")
 @click.option(
@@ -1361,7 +1457,7 @@ def _describe_check(check: app.SourceCheck) -> str:
 @pass_context
 def email(
     ctx: Context,
-    day: datetime | None,
+    day: date | None,
     dry_run: bool,
     out: Path | None,
     force: bool,
@@ -1381,7 +1477,7 @@ def email(
     config = ctx.config()
     result = app.email(
         config,
-        day=day.date() if day else None,
+        day=day,
         dry_run=dry_run,
         out=out,
         force=force,
@@ -1468,8 +1564,10 @@ def demo(ctx: Context, directory: Path | None, keep_serving: bool, port: int) ->
     builds the site with its search, and writes the emailed digest to DIR/digest.eml
     (nothing is sent). No request leaves the machine.
 
-    Run it again in the same directory to start over (the same day: the sources are
-    fetched again, conditionally). A directory that holds anything else is refused.
+    Run it again in the same directory the same day, and it keeps what it stored and
+    fetches again with conditional requests, as a daily run would; another day, it starts
+    anew. sources.yaml is written afresh each time; delete DIR to start from nothing. A
+    directory that holds anything else is refused.
     """
     from aggregator import demo as demo_module  # only this command needs it
 
@@ -1511,7 +1609,10 @@ def _print_demo_start(ctx: Context, site: Any) -> None:
         f"fetching it into {site.directory}."
     )
     if not site.fresh:
-        click.echo("  An earlier demo of today is here: its database is kept: this is a refetch.")
+        click.echo(  # ── engineer I ── (review: README vs reality)
+            "  An earlier demo from today is here: keeping what it stored, so this fetch asks "
+            "each source only for what changed."
+        )
 
 
 def _print_demo_next(ctx: Context, site: Any, keep_serving: bool) -> None:

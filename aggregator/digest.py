@@ -265,6 +265,8 @@ def _without_title(post: SitePost) -> str:
     if not post.title or post.kind == SourceKind.MASTODON:
         return text
     title = post.title.split()
+    if not title or not text.lstrip().startswith(title[0]):  # most texts: no split needed
+        return text
     words = text.split(maxsplit=len(title))
     if len(words) > len(title) and words[: len(title)] == title:
         return words[-1]

@@ -28,7 +28,9 @@ __all__ = [
     "host",
 ]
 
-_KIND_NAMES = {"feed": "blog", "blog": "blog", "mastodon": "Mastodon"}
+# ── engineer I ── the words of sources.yaml and `pln sources`, as templates/_macros.html's
+# kind_name says them
+_KIND_NAMES = {"feed": "feed", "blog": "blog", "mastodon": "Mastodon"}
 
 
 def _escape_by_replacing(text: str) -> str:

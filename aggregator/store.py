@@ -792,26 +792,37 @@ class Store:
         sort: str,
         capped: bool,
     ) -> list[tuple[Any, ...]]:
-        """The rows of _search_sql's statement for this search, or the same rows from a
-        split search when it is filtered, capped and over a wide range of ids."""
+        """The rows of _search_sql's statement for this search. By date, that statement
+        itself; by rank, bm25's best window of candidates (from one statement, or from a
+        split search when it is filtered, capped and over a wide range of ids), put in
+        query.exact_first's order, then the rows of the best ``:limit`` of them."""
+        if sort == "date":
+            sql = _search_sql(plan.forms, since, until, sort, capped)
+            return self.db.conn.execute(sql, params).fetchall()
+        window = {**params, "limit": max(params["limit"], query.RERANK_WINDOW)}
         wide = plan.id_high - plan.id_low >= SPLIT_MIN_IDS
         # The second connection would not see what this one has not committed.
         alone = not self.db.conn.in_transaction
         if capped and plan.forms and wide and alone and _core_free():
-            return self._split_search(plan, params, since, until)
-        sql = _search_sql(plan.forms, since, until, sort, capped)
-        return self.db.conn.execute(sql, params).fetchall()
+            candidates, cut = self._split_search(plan, window, since, until)
+        else:
+            sql = _window_sql(plan.forms, since, until, capped)
+            rows = self.db.conn.execute(sql, window).fetchall()
+            candidates, cut = [row[:-1] for row in rows], (rows[0][-1] if rows else 0)
+        best = _exact_first(params["match"], candidates)[: params["limit"]]
+        return self._hits_by_id(params, best, cut)
 
     def _split_search(
         self, plan: _SearchPlan, params: dict[str, Any], since: bool, until: bool
-    ) -> list[tuple[Any, ...]]:
+    ) -> tuple[list[tuple[Any, ...]], int]:
         """A filtered search's two halves of ids at once: the newer here, the older on a
         thread with its own connection. The newest ``:cap`` passing matches are ranked, as
         in one statement: all the newer half's, then the older half's newest, as many as
         the cap leaves (read again with that cap when it left fewer than the half has:
         bm25's statistics are the whole table's, so a half scores as the whole would).
         The two connections read at about the same moment: a fetch committing in between
-        can show in one half only, as it can between two searches."""
+        can show in one half only, as it can between two searches. Returns the best
+        ``:limit`` candidates (as _window_sql's rows) and the cut."""
         sql = _part_sql(plan.forms, since, until)
         middle = (plan.id_low + plan.id_high) // 2
         newer, older = {**params, "id_low": middle + 1}, {**params, "id_high": middle}
@@ -832,14 +843,17 @@ class Store:
             if room < cap and second.count > room:  # the cut lies in the older half: read it again
                 second = _part(self.db.conn, sql, {**older, "cap": room})
             chosen, cut = _best_of(first.ranked + second.ranked, params["limit"]), second.cut
-        return self._split_hits(params, chosen, cut)
+        return chosen, cut
 
-    def _split_hits(
-        self, params: dict[str, Any], chosen: list[tuple[int, float, str]], cut: int
+    def _hits_by_id(
+        self, params: dict[str, Any], chosen: list[tuple[Any, ...]], cut: int
     ) -> list[tuple[Any, ...]]:
-        """The rows of _search_sql's statement for the hits a split search chose."""
+        """The rows of _search_sql's statement for the hits chosen in Python (id, score,
+        …), in their order."""
+        if not chosen:
+            return []
         ids = json.dumps([hit[0] for hit in chosen])
-        rows = self.db.conn.execute(_SPLIT_HITS_SQL, {**params, "ranked_ids": ids}).fetchall()
+        rows = self.db.conn.execute(_HITS_BY_ID_SQL, {**params, "ranked_ids": ids}).fetchall()
         # The statement's second column is each hit's place in `chosen`, its last a 0.
         return [(row[0], chosen[row[1]][1], *row[2:-1], cut) for row in rows]
 
@@ -1593,11 +1607,11 @@ class _SearchPlan:
 class _Part:
     """One half of a split search: how many of its matches passed the filters (up to its
     cap + 1), the rowid of the one beyond its cap (0 when none was), and its best (id,
-    score, posted_at), best first."""
+    score, posted_at, then _CANDIDATE_FIELDS), best first."""
 
     count: int
     cut: int
-    ranked: list[tuple[int, float, str]]
+    ranked: list[tuple[Any, ...]]
 
 
 def _date_range(since: bool, until: bool, table: str = "") -> str:
@@ -1617,6 +1631,7 @@ def _search_params(
 ) -> dict[str, Any]:
     """The parameters of _search_sql's statement (and _plan_sql's)."""
     params: dict[str, Any] = {"match": text, "limit": limit, "snippet_rows": SNIPPET_RANGE_ROWS}
+    params["text_chars"] = query.RERANK_TEXT_CHARS  # H: what query.exact_first reads
     optional = {"cap": cap, "person": person, "topic": topic}
     params.update({key: value for key, value in optional.items() if value is not None})
     if since:
@@ -1723,33 +1738,57 @@ def _ranking_ctes(
         ranked AS MATERIALIZED ({ranked})"""
 
 
+def _snippet_passes(hits: str, columns: str) -> str:
+    """``columns`` (FTS5 auxiliary functions) for the ids in the CTE ``hits``, one of the
+    two ways _hits_sql tells."""
+    narrow = f"(SELECT max(id) - min(id) FROM {hits}) <= :snippet_rows"
+    return f"""SELECT rowid AS id, {columns} FROM posts_fts
+          WHERE posts_fts MATCH :match
+          AND rowid BETWEEN (SELECT min(id) FROM {hits})
+                        AND (SELECT CASE WHEN {narrow} THEN max(id) ELSE 0 END FROM {hits})
+          AND +rowid IN (SELECT id FROM {hits})
+        UNION ALL
+        SELECT rowid AS id, {columns} FROM posts_fts
+          WHERE posts_fts MATCH :match AND rowid IN (SELECT id FROM {hits} WHERE NOT {narrow})"""
+
+
 def _hits_sql(order: str, cut: str) -> str:
-    """The CTE ``snippets`` and the final SELECT: for the hits in ``ranked`` alone, their
-    snippet, their row, source, person and topics; ``cut`` is the last column."""
+    """The CTEs ``snippets`` (``bare``, ``fallbacks``) and the final SELECT: for the hits
+    in ``ranked`` alone, their snippet, their row, source, person and topics; ``cut`` is
+    the last column."""
     # Snippets, for the hits alone, one of two ways: when the hits lie within :snippet_rows
     # rowids, one pass of FTS5 over that range (the `+` keeps the IN list from FTS5); else
     # one FTS5 query per hit, which seeks afresh in every segment (0.05–0.5 ms a hit), where
     # a pass over a range as wide as the archive reads every match (17 ms for a word in
     # 212,000 of 1M posts). The way not taken is given an empty range or an empty list:
     # SQLite would still start FTS5 on it otherwise.
-    snippet = f"snippet(posts_fts, -1, char(2), char(3), '…', {SNIPPET_TOKENS})"
-    narrow = "(SELECT max(id) - min(id) FROM ranked) <= :snippet_rows"
-    snippets = f"""SELECT rowid AS id, {snippet} AS snippet FROM posts_fts
-          WHERE posts_fts MATCH :match
-          AND rowid BETWEEN (SELECT min(id) FROM ranked)
-                        AND (SELECT CASE WHEN {narrow} THEN max(id) ELSE 0 END FROM ranked)
-          AND +rowid IN (SELECT id FROM ranked)
-        UNION ALL
-        SELECT rowid AS id, {snippet} AS snippet FROM posts_fts
-          WHERE posts_fts MATCH :match AND rowid IN (SELECT id FROM ranked WHERE NOT {narrow})"""
-    return f"""snippets AS MATERIALIZED ({snippets})
-        SELECT r.id, r.score, n.snippet,
+    # H (review finding 17): the snippet comes from the text when the text matches: the
+    # title is shown right above it. When the text does not, the title matches and there
+    # is a text, the text's start (what snippet() gives for a column without a match);
+    # else (the author or the categories matched, or there is no text) the column that
+    # matches best, as before. Those two are read for the hits whose text did not match
+    # alone (`bare`), the same two ways. Cost, bench/search_scale.py's queries: +1.3 ms a
+    # search at 1M posts, +0.3 at 20k, mostly snippet(1) tokenizing texts where the title
+    # used to be read; all three in one pass for every hit cost the same.
+    in_text = f"snippet(posts_fts, 1, char(2), char(3), '…', {SNIPPET_TOKENS})"
+    in_title = f"instr(snippet(posts_fts, 0, '', char(2), '', {SNIPPET_TOKENS}), char(2))"
+    best = f"snippet(posts_fts, -1, char(2), char(3), '…', {SNIPPET_TOKENS})"
+    bare = "SELECT id FROM snippets WHERE NOT instr(snippet, char(2))"
+    return f"""snippets AS MATERIALIZED ({_snippet_passes("ranked", f"{in_text} AS snippet")}),
+        bare AS MATERIALIZED ({bare}),
+        fallbacks AS MATERIALIZED (
+            {_snippet_passes("bare", f"{in_title} AS in_title, {best} AS best")})
+        SELECT r.id, r.score,
+               CASE WHEN instr(n.snippet, char(2)) THEN n.snippet
+                    WHEN n.snippet <> '' AND f.in_title THEN n.snippet
+                    ELSE f.best END,
                p.title, p.link, p.published, p.posted_at, s.url, s.kind, pe.name,
                (SELECT json_group_array(json_array(t.topic, t.terms)) FROM post_topics t
                 WHERE t.post_id = r.id),
                {cut}
         FROM ranked r
         LEFT JOIN snippets n ON n.id = r.id
+        LEFT JOIN fallbacks f ON f.id = r.id
         JOIN posts p ON p.id = r.id
         JOIN sources s ON s.id = p.source_id
         JOIN people pe ON pe.id = s.person_id
@@ -1760,8 +1799,9 @@ def _hits_sql(order: str, cut: str) -> str:
 def _search_sql(
     forms: tuple[tuple[str, str], ...], since: bool, until: bool, sort: str, capped: bool
 ) -> str:
-    """The statement a search runs, for its filters and their forms ((name, "set" | "row")
-    pairs); one text per shape, so that sqlite3's statement cache keeps each prepared:
+    """The statement a search by date runs (and one by rank ran before H's window), for
+    its filters and their forms ((name, "set" | "row") pairs); one text per shape, so that
+    sqlite3's statement cache keeps each prepared:
     _ranking_ctes finds the best ``:limit``, _hits_sql reads what is shown of them. The last
     column of every row is ``cut`` (see _ranking_ctes)."""
     order = "r.posted_at DESC, r.score" if sort == "date" else "r.score, r.posted_at DESC"
@@ -1772,16 +1812,41 @@ def _search_sql(
 @functools.cache
 def _part_sql(forms: tuple[tuple[str, str], ...], since: bool, until: bool) -> str:
     """One half of a split search (:id_low to :id_high, capped, by rank): its count of
-    matches, its ``cut`` and its best ``:limit`` (a row of NULLs when it has none)."""
+    matches, its ``cut`` and its best ``:limit`` as candidates (_window_sql's columns; a
+    row of NULLs when it has none)."""
     ctes = _ranking_ctes(forms, since, until, "rank", capped=True, bounded=True, half=True)
     return f"""WITH {ctes}
-        SELECT (SELECT count(*) FROM matches), (SELECT id FROM cut), r.id, r.score, r.posted_at
-        FROM (SELECT 1) LEFT JOIN ranked r ON 1
+        SELECT (SELECT count(*) FROM matches), (SELECT id FROM cut),
+               r.id, r.score, r.posted_at, {_CANDIDATE_FIELDS}
+        FROM (SELECT 1) LEFT JOIN ranked r ON 1 LEFT JOIN posts p ON p.id = r.id
         ORDER BY r.score, r.posted_at DESC"""
 
 
-# The hits of a split search, chosen in Python, in their order (`key` in :ranked_ids).
-_SPLIT_HITS_SQL = f"""WITH ranked AS MATERIALIZED (
+# ── H (review finding 16): bm25's best window, re-ordered in Python by the words as typed ──
+# What query.exact_first reads of each candidate: its title, then the fields a word can be
+# found in elsewhere (the text cut to its first :text_chars characters).
+_CANDIDATE_FIELDS = "p.title, substr(p.text, 1, :text_chars), p.author, p.categories"
+
+
+@functools.cache
+def _window_sql(forms: tuple[tuple[str, str], ...], since: bool, until: bool, capped: bool) -> str:
+    """bm25's best ``:limit`` of a search by rank, best first, as candidates: id, score,
+    posted_at, then _CANDIDATE_FIELDS; the last column is ``cut`` (see _ranking_ctes)."""
+    ctes = _ranking_ctes(forms, since, until, "rank", capped, bounded=bool(forms))
+    return f"""WITH {ctes}
+        SELECT r.id, r.score, r.posted_at, {_CANDIDATE_FIELDS}, (SELECT id FROM cut)
+        FROM ranked r JOIN posts p ON p.id = r.id
+        ORDER BY r.score, r.posted_at DESC"""
+
+
+def _exact_first(match: str, candidates: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``candidates`` (in bm25's order) in query.exact_first's."""
+    order = query.exact_first(query.own_words(match), [row[3:7] for row in candidates])
+    return [candidates[index] for index in order]
+
+
+# The hits chosen in Python, in their order (`key` in :ranked_ids).
+_HITS_BY_ID_SQL = f"""WITH ranked AS MATERIALIZED (
         SELECT value AS id, key AS score FROM json_each(:ranked_ids)),
     {_hits_sql("r.score", "0")}"""
 
@@ -1799,11 +1864,11 @@ def _core_free() -> bool:
 
 def _part(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> _Part:
     rows = conn.execute(sql, params).fetchall()
-    ranked = [(row[2], row[3], row[4]) for row in rows if row[2] is not None]
+    ranked = [row[2:] for row in rows if row[2] is not None]
     return _Part(rows[0][0], rows[0][1], ranked)
 
 
-def _best_of(ranked: list[tuple[int, float, str]], limit: int) -> list[tuple[int, float, str]]:
+def _best_of(ranked: list[tuple[Any, ...]], limit: int) -> list[tuple[Any, ...]]:
     """The best ``limit`` by score, the newer post first on a tie (as _ranking_ctes)."""
     by_date = sorted(ranked, key=lambda hit: hit[2], reverse=True)
     return sorted(by_date, key=lambda hit: hit[1])[:limit]
@@ -2023,8 +2088,10 @@ def _site_post(row: dict[str, Any]) -> SitePost:
         content_warning=row["content_warning"],
         is_share=bool(row["is_share"]),
         tags=tags,
-        source_name=labels.source_name(kind, url, row["source_title"], person),  # ── labels ──
-        source_home=labels.source_home(kind, url, row["source_home"]),
+        # ── labels ── the kind as its plain string: the labels' caches hash it on every post,
+        # and an enum member hashes through a Python-level method.
+        source_name=labels.source_name(row["kind"], url, row["source_title"], person),
+        source_home=labels.source_home(row["kind"], url, row["source_home"]),
     )
 
 

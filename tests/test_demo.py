@@ -175,6 +175,7 @@ def test_a_rerun_in_the_same_directory_works(demo_run: tuple[Path, str]) -> None
     assert "0 failed" in result.stdout
     if again["port"] == marker["port"]:  # the same addresses: a conditional refetch
         assert "0 new posts" in result.stdout and "15 sources unchanged" in result.stdout
+        assert "An earlier demo from today is here: keeping what it stored" in result.stdout
     else:  # the port was taken meanwhile: the demo started anew
         assert f"{POSTS} new posts" in result.stdout
     assert len(_posts(site)) == POSTS  # nothing twice

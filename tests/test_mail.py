@@ -625,7 +625,7 @@ def test_dry_run_and_out_send_nothing(live_site: Path, tmp_path: Path) -> None:
 def test_date_option_checks_its_format(live_site: Path) -> None:
     result = pln(live_site, "email", "--date", "23.11.2026", "--dry-run")
     assert result.exit_code == 2
-    assert "'23.11.2026' does not match the format '%Y-%m-%d'" in result.stderr
+    assert "'23.11.2026' is not a day written YYYY-MM-DD" in result.stderr
 
 
 # ── pln run --email ──────────────────────────────────────────────────────────────────────

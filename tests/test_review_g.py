@@ -350,7 +350,7 @@ def test_the_people_page_keeps_kinds_and_failures_apart(
     assert built.exit_code == 0, built.output
     page = (site / "output" / "people" / "index.html").read_text(encoding="utf-8")
     text = " ".join(re.sub(r"<[^>]+>", "", page).split())
-    assert "3 blogs · 1 source failing" in text
+    assert "3 feeds · 1 source failing" in text  # the kind as `pln sources` says it
 
 
 def test_a_rate_limit_says_how_long_in_words(tmp_path: Path, http_server: LocalHTTPServer) -> None:
