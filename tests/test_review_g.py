@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
@@ -415,7 +416,12 @@ def test_ctrl_c_during_a_fetch_exits_130_without_click_s_aborted(
     site = tmp_path / "site"
     write_site(site, {"Slow": [http_server.url("/slow.xml")]}, fetch={"timeout": 60})
     command = [sys.executable, "-m", "aggregator", "--site", str(site), "fetch"]
-    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as running:
+    # A shell's background job inherits SIGINT ignored (CI may start the suite that way),
+    # and Python then leaves it ignored: the child gets Ctrl-C's default disposition back.
+    restore_sigint = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+    with subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True, preexec_fn=restore_sigint
+    ) as running:
         for _ in range(600):  # until the request is in flight, at most about a minute
             if http_server.requests_for("/slow.xml") or running.poll() is not None:
                 break
