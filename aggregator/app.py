@@ -202,8 +202,8 @@ def fetch(
     force: bool = False,
 ) -> FetchSummary:
     """Fetch every due source of ``config`` into its store; one failed source is a result."""
-    started = time.monotonic()
     with site_lock(config.site_dir, "fetch"), Store.open(config.database_path) as store:
+        started = time.monotonic()  # after the lock: waiting for another pln is no fetch time
         states = store.sync_config(config, clock())
         retagged = _retag_if_topics_changed(store, config)
         sources = {source.url: source for source in config.sources}
