@@ -170,7 +170,10 @@ class _Collected:
 def build_site(source: SiteInput, renderer: Renderer) -> BuildReport:
     """Render every page into a staging folder, index it, and swap it in for output/."""
     started = time.monotonic()
-    output = source.config.output_path
+    # A symlinked output (say to a web server's folder) is built where it points, and the
+    # link is kept: the swap below would otherwise replace the link with a folder, and the
+    # folder it pointed at would stop being updated.
+    output = source.config.output_path.resolve()
     previous = check_output(output, source.config.path)  # before anything is written
     try:
         output.parent.mkdir(parents=True, exist_ok=True)

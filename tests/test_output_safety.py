@@ -208,3 +208,17 @@ def test_a_rebuild_with_nothing_new_is_skipped_beside_the_users_dotfiles(
     again = app.build(config, clock=lambda: site_fixture.NOW)
     assert (again.changed, again.unchanged, again.removed) == (0, first.changed, 0)
     assert (config.output_path / ".gitkeep").is_file()
+
+
+def test_a_symlinked_output_is_built_where_it_points_and_stays_a_link(tmp_path: Path) -> None:
+    site_dir = empty_site(tmp_path)
+    served = tmp_path / "www" / "pln"  # missing at first: the first build makes it
+    (site_dir / "output").symlink_to(served, target_is_directory=True)
+
+    for _ in range(2):  # a new site, then a build over the first one
+        result = pln(site_dir, "build")
+        assert result.exit_code == 0, result.output
+        assert (site_dir / "output").is_symlink()
+        assert (served / "index.html").is_file()
+    assert leftovers(site_dir) == [] and leftovers(served.parent) == []
+    assert (site_dir / "output").resolve() == served.resolve()
