@@ -1354,6 +1354,12 @@ def _log_summary(summary: FetchSummary) -> None:
 SITE_TRENDS = 12
 
 
+def check_output(config: Config) -> None:
+    """What `pln build` would refuse about ``site.output`` (a file, a folder of the user's
+    own files), raised now as the same ConfigError, so `pln check` finds it first."""
+    site_module.check_output(config.output_path.resolve(), config.path)
+
+
 def build(config: Config, *, clock: Clock = system_clock) -> site_module.BuildReport:
     """Render the whole static site into output/; a failure leaves the previous one as it was.
 

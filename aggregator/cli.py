@@ -182,8 +182,9 @@ def init(ctx: Context, directory: Path | None) -> None:
 @cli.command()
 @pass_context
 def check(ctx: Context) -> None:
-    """Validate sources.yaml and its topic queries; exit 2 if it is invalid."""
+    """Validate sources.yaml, its topic queries and site.output; exit 2 if one is wrong."""
     config = ctx.config()
+    app.check_output(config)  # a build would refuse it: say so before the first run does
     sources = config.sources
     if ctx.verbosity >= 0:
         click.echo(

@@ -222,3 +222,16 @@ def test_a_symlinked_output_is_built_where_it_points_and_stays_a_link(tmp_path: 
         assert (served / "index.html").is_file()
     assert leftovers(site_dir) == [] and leftovers(served.parent) == []
     assert (site_dir / "output").resolve() == served.resolve()
+
+
+def test_check_names_an_output_a_build_would_refuse(tmp_path: Path) -> None:
+    site_dir = empty_site(tmp_path, output="docs")
+    (site_dir / "docs").mkdir()
+    assert pln(site_dir, "check").exit_code == 0  # an empty folder is fine
+
+    (site_dir / "docs" / "thesis.txt").write_text("my thesis\n")
+    result = pln(site_dir, "check")
+
+    assert result.exit_code == 2
+    assert "thesis.txt" in result.output and "site.output" in result.output
+    assert (site_dir / "docs" / "thesis.txt").read_text() == "my thesis\n"
