@@ -1357,7 +1357,8 @@ SITE_TRENDS = 12
 def check_output(config: Config) -> None:
     """What `pln build` would refuse about ``site.output`` (a file, a folder of the user's
     own files), raised now as the same ConfigError, so `pln check` finds it first."""
-    site_module.check_output(config.output_path.resolve(), config.path)
+    output = site_module.resolved_output(config.output_path, config.path)
+    site_module.check_output(output, config.path)
 
 
 def build(config: Config, *, clock: Clock = system_clock) -> site_module.BuildReport:

@@ -173,13 +173,13 @@ def build_site(source: SiteInput, renderer: Renderer) -> BuildReport:
     # A symlinked output (say to a web server's folder) is built where it points, and the
     # link is kept: the swap below would otherwise replace the link with a folder, and the
     # folder it pointed at would stop being updated.
-    output = source.config.output_path.resolve()
+    output = resolved_output(source.config.output_path, source.config.path)
+    _remove_leftovers(output)  # first: a folder a killed swap left aside is output/ again
     previous = check_output(output, source.config.path)  # before anything is written
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BuildError(f"cannot create {output.parent}: {_reason(exc)}") from exc
-    _remove_leftovers(output)
     staging = output.parent / f"{_STAGING_PREFIX}{output.name}-{os.getpid()}"
     try:
         writer = _Writer(staging)
@@ -682,6 +682,18 @@ _BUILT_FOLDERS = re.compile(r"(\d{4}|topics|people|archive|search|pagefind)/")  
 _FOREIGN_SHOWN = 3  # files named in the refusal; the count says how many more
 
 
+def resolved_output(output: Path, config_file: Path) -> Path:
+    """Where ``site.output`` really is, through any symbolic links."""
+    try:
+        return output.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of links (Python 3.11)
+        raise ConfigError(
+            f"{output} cannot be followed to a folder ({exc}). Nothing was changed.",
+            file=config_file,
+            key="site.output",
+        ) from exc
+
+
 def check_output(output: Path, config_file: Path) -> list[str]:
     """Refuse an ``output`` that is a file, or a folder holding files pln did not write;
     return the files of the build there (none for a new folder), sorted."""
@@ -766,7 +778,9 @@ def _users_entries(output: Path, built: frozenset[str] | None) -> list[str]:
 
 
 def _site_files(root: Path, skip: Iterable[str] = ()) -> Iterator[Path]:
-    """The files under ``root``, but for the manifest and the top-level entries in ``skip``."""
+    """The files under ``root``, but for the manifest and the top-level entries in ``skip``.
+    A symbolic link counts as a file (pln never writes one, so a link is the user's, and a
+    swap would delete it): never followed, even when it points at a folder or nowhere."""
     if not root.is_dir():
         return
     left_out = {MANIFEST_NAME, *skip}
@@ -774,8 +788,8 @@ def _site_files(root: Path, skip: Iterable[str] = ()) -> Iterator[Path]:
         if entry.name in left_out:
             continue
         if entry.is_dir() and not entry.is_symlink():
-            yield from (path for path in entry.rglob("*") if path.is_file())
-        elif entry.is_file():
+            yield from (path for path in entry.rglob("*") if path.is_symlink() or path.is_file())
+        elif entry.is_symlink() or entry.is_file():
             yield entry
 
 

@@ -235,3 +235,28 @@ def test_check_names_an_output_a_build_would_refuse(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "thesis.txt" in result.output and "site.output" in result.output
     assert (site_dir / "docs" / "thesis.txt").read_text() == "my thesis\n"
+
+
+def test_links_the_user_put_in_output_are_refused_and_kept(tmp_path: Path) -> None:
+    site_dir = empty_site(tmp_path)
+    assert pln(site_dir, "build").exit_code == 0
+    output, media = site_dir / "output", tmp_path / "media"
+    media.mkdir()
+    (output / "photos").symlink_to(media, target_is_directory=True)
+    (output / "archive" / "gone").symlink_to(tmp_path / "nowhere")
+
+    result = pln(site_dir, "build")
+
+    assert result.exit_code == 2
+    assert "photos" in result.output and "archive/gone" in result.output
+    assert (output / "photos").is_symlink() and (output / "archive" / "gone").is_symlink()
+
+
+def test_a_loop_of_links_at_output_is_a_config_error(tmp_path: Path) -> None:
+    site_dir = empty_site(tmp_path, output="loop")
+    (site_dir / "loop").symlink_to(site_dir / "loop")
+
+    result = pln(site_dir, "build")
+
+    assert result.exit_code == 2
+    assert "site.output" in result.output and "Traceback" not in result.output
